@@ -1,0 +1,77 @@
+import type { Entry, Signal } from '../signal/schema.js';
+
+/**
+ * The Broker stores each channel's history and carries live entries between hub nodes.
+ *
+ * Contract (pinned by test/broker/broker.case.ts, run against every implementation):
+ * - `append` stores a whole batch for ONE channel atomically: seq grows by exactly 1 per new entry,
+ *   in batch order; history is trimmed to `historySize` newest entries and expires `historyTtlMs`
+ *   after the last append; all new entries of the batch are announced to live listeners as one
+ *   message, in seq order. It resolves only once the batch is stored ("acknowledged means stored").
+ * - Idempotency: a signal whose `id` is already in the channel's retained history is not stored
+ *   again; its result carries the original seq and `duplicate: true`, and it is not announced.
+ * - `epoch` names one continuous history of a channel. It changes only when the history was lost
+ *   (expired, flushed, Redis restarted without persistence); seq then restarts at 1.
+ * - `history` returns the retained entries with seq > `afterSeq` (all retained ones when absent),
+ *   oldest first, at most the newest `limit`, together with the channel's epoch and head seq.
+ * - `subscribe` resolves once live messages for the channel will reach the listener: every entry
+ *   appended after it resolves is announced (pub/sub is still only a hint: announcements can be
+ *   lost on reconnects, which `onResync` reports so callers re-read history).
+ * - Listeners never throw into the broker; `close` is idempotent.
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'redis';
+  append(channel: string, signals: readonly Signal[]): Promise<AppendResult>;
+  history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
+  subscribe(channel: string, listener: LiveListener): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Called after the live connection was re-established: announcements may have been missed. */
+  onResync(listener: () => void): void;
+  health(): Promise<BrokerHealth>;
+  close(): Promise<void>;
+}
+
+export interface AppendResult {
+  epoch: string;
+  /** One result per input signal, in input order. */
+  results: AppendedSignal[];
+}
+
+export interface AppendedSignal {
+  id: string;
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  /** Only entries with seq greater than this one. */
+  afterSeq?: number;
+  /** At most this many entries (the newest ones). */
+  limit: number;
+}
+
+export interface HistoryPage {
+  /** Empty string when the channel has no history at all (never appended, or expired). */
+  epoch: string;
+  /** The seq of the newest entry ever appended in this epoch (0 when none). */
+  headSeq: number;
+  /** Oldest first. */
+  entries: Entry[];
+}
+
+/** Receives the entries of one appended batch, in seq order. */
+export type LiveListener = (entries: Entry[]) => void;
+
+export interface BrokerHealth {
+  ok: boolean;
+  latencyMs?: number;
+  detail?: string;
+}
+
+/** Thrown when the backing store cannot be reached; ingest maps it to 503 + Retry-After. */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

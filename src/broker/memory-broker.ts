@@ -1,0 +1,135 @@
+import type {
+  AppendResult,
+  AppendedSignal,
+  Broker,
+  BrokerHealth,
+  HistoryPage,
+  HistoryQuery,
+  LiveListener,
+} from './broker.js';
+import { newEpoch } from './epoch.js';
+import type { Entry, Signal } from '../signal/schema.js';
+
+export interface MemoryBrokerOptions {
+  historySize: number;
+  historyTtlMs: number;
+  now?: () => number;
+}
+
+interface ChannelLog {
+  epoch: string;
+  headSeq: number;
+  /** Oldest first, at most historySize. */
+  entries: Entry[];
+  /** id -> seq of the retained entries, trimmed together with `entries`. */
+  idToSeq: Map<string, number>;
+  expiresAt: number;
+}
+
+/** In-process broker: the zero-setup default. Same contract as RedisBroker, one process only. */
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory';
+  private readonly logs = new Map<string, ChannelLog>();
+  private readonly listeners = new Map<string, LiveListener>();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: MemoryBrokerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async append(channel: string, signals: readonly Signal[]): Promise<AppendResult> {
+    this.assertOpen();
+    const now = this.now();
+    const log = this.liveLog(channel, now) ?? this.createLog(channel);
+    const results: AppendedSignal[] = [];
+    const fresh: Entry[] = [];
+    for (const signal of signals) {
+      const knownSeq = log.idToSeq.get(signal.id);
+      if (knownSeq !== undefined) {
+        results.push({ id: signal.id, seq: knownSeq, duplicate: true });
+        continue;
+      }
+      log.headSeq += 1;
+      const entry: Entry = { channel, seq: log.headSeq, epoch: log.epoch, ts: now, signal };
+      log.entries.push(entry);
+      log.idToSeq.set(signal.id, entry.seq);
+      fresh.push(entry);
+      results.push({ id: signal.id, seq: entry.seq, duplicate: false });
+    }
+    this.trim(log);
+    log.expiresAt = now + this.options.historyTtlMs;
+    if (fresh.length > 0) this.announce(channel, fresh);
+    return { epoch: log.epoch, results };
+  }
+
+  async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    this.assertOpen();
+    const log = this.liveLog(channel, this.now());
+    if (!log) return { epoch: '', headSeq: 0, entries: [] };
+    const afterSeq = query.afterSeq ?? 0;
+    const after = log.entries.filter((entry) => entry.seq > afterSeq);
+    const entries = query.limit <= 0 ? [] : after.slice(-query.limit);
+    return { epoch: log.epoch, headSeq: log.headSeq, entries };
+  }
+
+  async subscribe(channel: string, listener: LiveListener): Promise<void> {
+    this.assertOpen();
+    this.listeners.set(channel, listener);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.listeners.delete(channel);
+  }
+
+  onResync(): void {
+    // An in-process broker never loses announcements.
+  }
+
+  async health(): Promise<BrokerHealth> {
+    return { ok: !this.closed, latencyMs: 0, ...(this.closed ? { detail: 'closed' } : {}) };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('broker is closed');
+  }
+
+  private liveLog(channel: string, now: number): ChannelLog | undefined {
+    const log = this.logs.get(channel);
+    if (log && log.expiresAt <= now) {
+      this.logs.delete(channel);
+      return undefined;
+    }
+    return log;
+  }
+
+  private createLog(channel: string): ChannelLog {
+    const log: ChannelLog = { epoch: newEpoch(), headSeq: 0, entries: [], idToSeq: new Map(), expiresAt: 0 };
+    this.logs.set(channel, log);
+    return log;
+  }
+
+  private trim(log: ChannelLog): void {
+    const excess = log.entries.length - this.options.historySize;
+    if (excess <= 0) return;
+    for (const dropped of log.entries.splice(0, excess)) log.idToSeq.delete(dropped.signal.id);
+  }
+
+  /** Delivered on a later tick, like a real pub/sub message, so callers never see re-entrancy. */
+  private announce(channel: string, entries: Entry[]): void {
+    queueMicrotask(() => {
+      const listener = this.listeners.get(channel);
+      if (!listener) return;
+      try {
+        listener(entries);
+      } catch {
+        // Listeners must not throw; a faulty one must not break the publisher.
+      }
+    });
+  }
+}

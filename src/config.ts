@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * All configuration, from environment variables, validated once at start by one schema.
+ * Nothing else in src/ reads process.env.
+ */
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+export const ConfigSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  /** Loopback by default: with no auth configured sigcast must not be reachable from outside. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** redis://[user:pass@]host:port[/db] or rediss:// for TLS. Absent: the embedded in-memory broker. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .refine((value) => URL.canParse(value), 'must be a valid URL')
+    .optional(),
+  /** Comma-separated host:port list of Redis Cluster seed nodes; selects Cluster mode. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be a comma-separated list of host:port')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,32}$/).default('sc'),
+  HISTORY_SIZE: int(1, 100_000).default(1000),
+  HISTORY_TTL_SECONDS: int(1, 365 * 24 * 3600).default(24 * 3600),
+  TRANSPORT: z.enum(['uws', 'ws']).default('uws'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest accepted HTTP body. */
+  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Largest number of signals in one publish (HTTP or WebSocket). */
+  MAX_BATCH: int(1, 10_000).default(1000),
+  /** Largest accepted WebSocket frame from a client. */
+  MAX_FRAME_BYTES: int(256, 64 * 1024 * 1024).default(256 * 1024),
+  MAX_SUBSCRIPTIONS: int(1, 100_000).default(1000),
+  /** Bytes that may wait in one socket's send buffer before it is closed as a slow consumer. */
+  SEND_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** Seconds of silence after which the server pings; a client silent for twice that is closed. */
+  HEARTBEAT_SECONDS: int(4, 3600).default(16),
+  /** Seconds to wait for in-flight work during shutdown. */
+  SHUTDOWN_GRACE_SECONDS: int(0, 600).default(10),
+  /** Redis reconnect backoff: first delay and cap, in ms. */
+  REDIS_RETRY_BASE_MS: int(1, 60_000).default(50),
+  REDIS_RETRY_MAX_MS: int(10, 600_000).default(2000),
+  /** How long an ingest call may wait for Redis before answering 503. */
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 600_000).default(2000),
+  /** Allow the slow JavaScript emulation of uWebSockets.js (only for debugging). */
+  UWS_ALLOW_FALLBACK: bool.default(false),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses configuration from an environment-like record; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    // An empty variable means "not set", as shells make it easy to export KEY= by accident.
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const given = relevant[key];
+        return `${key}=${JSON.stringify(given)}: ${issue.message}`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The process environment, read in exactly one place. */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}

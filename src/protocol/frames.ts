@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ChannelNameSchema, EntrySchema, PublishItemSchema } from '../signal/schema.js';
+
+/**
+ * The /v1 WebSocket protocol: every frame in both directions. docs/protocol.md documents these
+ * schemas (a test checks that every frame type here appears there).
+ * JSON connections carry these objects as text frames; msgpack connections as binary frames.
+ */
+
+/** A client-chosen request id, echoed in the answer. */
+export const RequestIdSchema = z.union([z.string().max(64), z.number().int()]);
+
+export const MAX_REPLAY = 1000;
+
+// ---- client -> server ----
+
+export const SubscribeFrameSchema = z.strictObject({
+  op: z.literal('subscribe'),
+  id: RequestIdSchema.optional(),
+  channel: ChannelNameSchema,
+  /** Resume: entries with seq > since, when `epoch` is still the channel's epoch. */
+  since: z.number().int().nonnegative().optional(),
+  epoch: z.string().min(1).max(64).optional(),
+  /** Start with the newest `last` entries (ignored when `since` is given). Absent with no `since`: live only. */
+  last: z.number().int().min(0).max(MAX_REPLAY).optional(),
+});
+
+export const UnsubscribeFrameSchema = z.strictObject({
+  op: z.literal('unsubscribe'),
+  id: RequestIdSchema.optional(),
+  channel: ChannelNameSchema,
+});
+
+export const PublishFrameSchema = z.strictObject({
+  op: z.literal('publish'),
+  id: RequestIdSchema,
+  /** One signal or an array of them; each may name its `channels` (default: its symbol). */
+  signals: z.union([PublishItemSchema, z.array(z.unknown())]),
+});
+
+export const PingFrameSchema = z.strictObject({
+  op: z.literal('ping'),
+  id: RequestIdSchema.optional(),
+});
+
+export const ClientFrameSchema = z.discriminatedUnion('op', [
+  SubscribeFrameSchema,
+  UnsubscribeFrameSchema,
+  PublishFrameSchema,
+  PingFrameSchema,
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type SubscribeFrame = z.infer<typeof SubscribeFrameSchema>;
+export const CLIENT_OPS = ['subscribe', 'unsubscribe', 'publish', 'ping'] as const;
+
+// ---- server -> client ----
+
+export const WelcomeFrameSchema = z.object({
+  type: z.literal('welcome'),
+  version: z.literal(1),
+  node: z.string(),
+  encoding: z.enum(['json', 'msgpack']),
+  heartbeatSeconds: z.number(),
+  limits: z.object({ maxFrameBytes: z.number(), maxSubscriptions: z.number(), maxBatch: z.number() }),
+});
+
+export const SubscribedFrameSchema = z.object({
+  type: z.literal('subscribed'),
+  id: RequestIdSchema.optional(),
+  channel: ChannelNameSchema,
+  epoch: z.string(),
+  /** Newest seq in the channel when the replay was cut. */
+  headSeq: z.number().int().nonnegative(),
+  /** How many entries the replay that follows holds. */
+  replay: z.number().int().nonnegative(),
+});
+
+/** The requested position could not be honoured; the replay that follows starts at `fromSeq`. */
+export const ResetFrameSchema = z.object({
+  type: z.literal('reset'),
+  channel: ChannelNameSchema,
+  reason: z.enum(['truncated', 'epoch_changed']),
+  epoch: z.string(),
+  fromSeq: z.number().int().nonnegative(),
+  requested: z.object({ since: z.number().int(), epoch: z.string().optional() }),
+});
+
+export const EntryFrameSchema = EntrySchema.extend({ type: z.literal('entry') });
+
+/** The replay is done: every entry after this one arrives live. */
+export const LiveFrameSchema = z.object({
+  type: z.literal('live'),
+  channel: ChannelNameSchema,
+  epoch: z.string(),
+  seq: z.number().int().nonnegative(),
+});
+
+export const UnsubscribedFrameSchema = z.object({
+  type: z.literal('unsubscribed'),
+  id: RequestIdSchema.optional(),
+  channel: ChannelNameSchema,
+});
+
+export const AckFrameSchema = z.object({
+  type: z.literal('ack'),
+  id: RequestIdSchema,
+  entries: z.array(
+    z.object({ channel: ChannelNameSchema, seq: z.number().int(), epoch: z.string(), id: z.string(), duplicate: z.boolean() }),
+  ),
+});
+
+export const PongFrameSchema = z.object({ type: z.literal('pong'), id: RequestIdSchema.optional(), ts: z.number() });
+
+export const ErrorFrameSchema = z.object({
+  type: z.literal('error'),
+  id: RequestIdSchema.optional(),
+  code: z.string(),
+  message: z.string(),
+  channel: ChannelNameSchema.optional(),
+  details: z.array(z.object({ index: z.number().int().optional(), path: z.string(), message: z.string() })).optional(),
+});
+
+export const ServerFrameSchema = z.discriminatedUnion('type', [
+  WelcomeFrameSchema,
+  SubscribedFrameSchema,
+  ResetFrameSchema,
+  EntryFrameSchema,
+  LiveFrameSchema,
+  UnsubscribedFrameSchema,
+  AckFrameSchema,
+  PongFrameSchema,
+  ErrorFrameSchema,
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+export type WelcomeFrame = z.infer<typeof WelcomeFrameSchema>;
+export type SubscribedFrame = z.infer<typeof SubscribedFrameSchema>;
+export type ResetFrame = z.infer<typeof ResetFrameSchema>;
+export type EntryFrame = z.infer<typeof EntryFrameSchema>;
+export type LiveFrame = z.infer<typeof LiveFrameSchema>;
+export type AckFrame = z.infer<typeof AckFrameSchema>;
+export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
+export const SERVER_TYPES = ServerFrameSchema.options.map((option) => option.shape.type.value);
