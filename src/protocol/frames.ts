@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelNameSchema, EntrySchema, PublishItemSchema } from '../signal/schema.js';
+import { ChannelNameSchema, EntrySchema } from '../signal/schema.js';
 
 /**
  * The /v1 WebSocket protocol: every frame in both directions. docs/protocol.md documents these
@@ -34,8 +34,8 @@ export const UnsubscribeFrameSchema = z.strictObject({
 export const PublishFrameSchema = z.strictObject({
   op: z.literal('publish'),
   id: RequestIdSchema,
-  /** One signal or an array of them; each may name its `channels` (default: its symbol). */
-  signals: z.union([PublishItemSchema, z.array(z.unknown())]),
+  /** One signal or an array of them (validated item by item like HTTP ingest); each may name its `channels`. */
+  signals: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]),
 });
 
 export const PingFrameSchema = z.strictObject({

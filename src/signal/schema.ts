@@ -26,7 +26,7 @@ export const MetaSchema = z
 export const SignalIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'id must be 1-64 chars of A-Z a-z 0-9 . _ : -');
 
 export const SignalSchema = z.strictObject({
-  symbol: z.string().regex(/^[A-Za-z0-9._:/-]{1,32}$/, 'symbol must be 1-32 chars of A-Z a-z 0-9 . _ : / -'),
+  symbol: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,31}$/, 'symbol must be 1-32 chars of A-Z a-z 0-9 . _ : - (it names the default channel)'),
   side: SideSchema,
   strength: z.number().min(0).max(1),
   price: z.number().finite().positive().optional(),

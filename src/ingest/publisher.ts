@@ -1,0 +1,66 @@
+import { BrokerUnavailableError, type Broker } from '../broker/broker.js';
+import { SigcastError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { planPublish } from '../signal/publish-request.js';
+
+export interface AckedEntry {
+  channel: string;
+  seq: number;
+  epoch: string;
+  id: string;
+  duplicate: boolean;
+}
+
+/**
+ * Publishing, shared by HTTP and WebSocket: validate the whole request, then one broker append
+ * per channel. It answers only after the broker stored everything; any storage failure becomes
+ * `unavailable` (the publisher retries; ids make the retry idempotent).
+ */
+export class Publisher {
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly metrics: Metrics,
+    private readonly maxBatch: number,
+  ) {}
+
+  async publish(body: unknown): Promise<AckedEntry[]> {
+    const plan = planPublish(body, this.maxBatch);
+    this.inFlight += 1;
+    try {
+      const appended = await Promise.all(
+        plan.batches.map(async (batch) => {
+          const stop = this.metrics.brokerLatency.startTimer();
+          const result = await this.broker.append(batch.channel, batch.signals);
+          stop();
+          return result;
+        }),
+      );
+      const acked = plan.placements.flatMap((placements) =>
+        placements.map(({ batch, position }) => {
+          const result = appended[batch]!;
+          const item = result.results[position]!;
+          return { channel: plan.batches[batch]!.channel, seq: item.seq, epoch: result.epoch, id: item.id, duplicate: item.duplicate };
+        }),
+      );
+      const duplicates = acked.filter((entry) => entry.duplicate).length;
+      this.metrics.entriesIn.inc(acked.length - duplicates);
+      if (duplicates > 0) this.metrics.duplicatesIn.inc(duplicates);
+      return acked;
+    } catch (error) {
+      if (error instanceof BrokerUnavailableError) throw new SigcastError('unavailable', `storage is unavailable: ${error.message}`);
+      throw error;
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves when no publish is in flight (used by graceful shutdown). */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,30 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one node, on its own registry (so several nodes can live in one test process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'sigcast_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly subscriptions = new Gauge({ name: 'sigcast_subscriptions', help: 'Active channel subscriptions on this node', registers: [this.registry] });
+  readonly channels = new Gauge({ name: 'sigcast_channels', help: 'Channels with local subscribers (warm feeds)', registers: [this.registry] });
+  readonly entriesIn = new Counter({ name: 'sigcast_entries_in_total', help: 'Signals stored (acknowledged) through this node', registers: [this.registry] });
+  readonly duplicatesIn = new Counter({ name: 'sigcast_duplicates_in_total', help: 'Re-sent signals recognized by id and not stored again', registers: [this.registry] });
+  readonly entriesOut = new Counter({ name: 'sigcast_entries_out_total', help: 'Live entries fanned out (entries x subscribers)', registers: [this.registry] });
+  readonly replays = new Counter({ name: 'sigcast_replays_total', help: 'Subscriptions served with a replay', registers: [this.registry] });
+  readonly replayedEntries = new Counter({ name: 'sigcast_replayed_entries_total', help: 'Entries sent as replay', registers: [this.registry] });
+  readonly resets = new Counter({ name: 'sigcast_resets_total', help: 'Reset frames (position truncated or epoch changed)', labelNames: ['reason'], registers: [this.registry] });
+  readonly gapFills = new Counter({ name: 'sigcast_gap_fills_total', help: 'History reads made to fill a gap or re-sync', registers: [this.registry] });
+  readonly slowConsumerDisconnects = new Counter({ name: 'sigcast_slow_consumer_disconnects_total', help: 'Sockets closed for exceeding their send buffer', registers: [this.registry] });
+  readonly heartbeatTimeouts = new Counter({ name: 'sigcast_heartbeat_timeouts_total', help: 'Sockets closed for not answering pings', registers: [this.registry] });
+  readonly protocolErrors = new Counter({ name: 'sigcast_protocol_errors_total', help: 'Error frames and HTTP errors sent, by code', labelNames: ['code'], registers: [this.registry] });
+  readonly brokerReconnects = new Counter({ name: 'sigcast_broker_reconnects_total', help: 'Broker reconnections (each triggers a re-sync)', registers: [this.registry] });
+  readonly brokerLatency = new Histogram({
+    name: 'sigcast_broker_append_seconds',
+    help: 'Latency of one append script call',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'sigcast_' });
+  }
+}

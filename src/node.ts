@@ -1,0 +1,113 @@
+import { hostname } from 'node:os';
+import type { Broker } from './broker/broker.js';
+import { MemoryBroker } from './broker/memory-broker.js';
+import { createRedisBroker, redisBrokerOptionsFromConfig } from './broker/redis-broker.js';
+import type { Config } from './config.js';
+import { CLOSE } from './errors.js';
+import { createRoutes } from './http/routes.js';
+import { Hub } from './hub/hub.js';
+import { Publisher } from './ingest/publisher.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { MAX_REPLAY } from './protocol/frames.js';
+import { ProtocolSession } from './protocol/session.js';
+import { createTransport } from './transport/create-transport.js';
+import type { Transport } from './transport/transport.js';
+
+export const WS_PATH = '/v1/ws';
+/** A client silent past the heartbeat is dropped without a close frame (it is not listening anyway). */
+const HEARTBEAT_TIMEOUT_CODE = 1006;
+
+export interface SigcastNode {
+  readonly port: number;
+  readonly nodeId: string;
+  readonly broker: Broker;
+  readonly hub: Hub;
+  readonly transport: Transport;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Graceful shutdown: stop accepting, finish in-flight ingest, close sockets with 1001, quit Redis. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: config -> logger -> broker -> hub -> transport, and shutdown in reverse. */
+export async function startNode(config: Config, options: { log?: Logger } = {}): Promise<SigcastNode> {
+  const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
+  const log = options.log ?? createLogger(config, { node: nodeId });
+  const metrics = new Metrics();
+  const broker = createBroker(config, log);
+  const publisher = new Publisher(broker, metrics, config.MAX_BATCH);
+  let transport: Transport | undefined;
+  let closing = false;
+
+  const hub = new Hub({
+    broker,
+    publish: (topic, frame) => transport?.publish(topic, frame),
+    ringCapacity: config.HISTORY_SIZE,
+    maxReplay: Math.min(MAX_REPLAY, config.HISTORY_SIZE),
+    log,
+    metrics,
+  });
+  const limits = { maxFrameBytes: config.MAX_FRAME_BYTES, maxSubscriptions: config.MAX_SUBSCRIPTIONS, maxBatch: config.MAX_BATCH };
+  transport = createTransport(config, log, {
+    wsPath: WS_PATH,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
+    sendBufferBytes: config.SEND_BUFFER_BYTES,
+    heartbeatSeconds: config.HEARTBEAT_SECONDS,
+    http: createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => true }),
+    sessions: (connection) => {
+      metrics.connections.inc();
+      const session = new ProtocolSession(connection, { hub, publisher, log, metrics, nodeId, limits, heartbeatSeconds: config.HEARTBEAT_SECONDS });
+      return {
+        onMessage: (data, isBinary) => session.onMessage(data, isBinary),
+        onClose: (code, reason) => {
+          metrics.connections.dec();
+          if (code === HEARTBEAT_TIMEOUT_CODE && /timed out|heartbeat/i.test(reason)) metrics.heartbeatTimeouts.inc();
+          session.onClose();
+        },
+      };
+    },
+    onSlowConsumer: (connection) => {
+      metrics.slowConsumerDisconnects.inc();
+      log.warn({ connection: connection.id }, 'closing a slow consumer');
+    },
+  });
+
+  const port = await transport.listen(config.HOST, config.PORT);
+  log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
+  if (isLoopback(config.HOST)) log.info('no auth is configured: listening on loopback only');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      closing = true;
+      log.info('shutting down');
+      transport!.stopListening();
+      await withTimeout(publisher.idle(), config.SHUTDOWN_GRACE_SECONDS * 1000);
+      await transport!.close(CLOSE.going_away.code, CLOSE.going_away.reason);
+      hub.close();
+      await broker.close();
+      log.info('stopped');
+    })());
+
+  return { port, nodeId, broker, hub, transport, metrics, log, stop };
+}
+
+function createBroker(config: Config, log: Logger): Broker {
+  if (config.REDIS_URL === undefined) {
+    log.info('no REDIS_URL: using the embedded in-memory broker (one node, history lost on restart)');
+    return new MemoryBroker({ historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_SECONDS * 1000 });
+  }
+  return createRedisBroker(redisBrokerOptionsFromConfig(config, log.child({ component: 'redis' })));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

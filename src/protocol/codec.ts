@@ -1,0 +1,52 @@
+import { Packr } from 'msgpackr';
+import { SigcastError } from '../errors.js';
+
+/**
+ * Pure encode/decode of protocol frames. JSON connections use text frames, msgpack connections
+ * binary frames; msgpack maps (not msgpackr records) so any msgpack library can read them.
+ */
+export type Encoding = 'json' | 'msgpack';
+export const ENCODINGS: readonly Encoding[] = ['json', 'msgpack'];
+
+/** What a transport writes: text for JSON, bytes for msgpack. */
+export type WireFrame = string | Uint8Array;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+export function encodeFrame(frame: unknown, encoding: Encoding): WireFrame {
+  return encoding === 'json' ? JSON.stringify(frame) : packr.pack(frame);
+}
+
+export function isBinaryEncoding(encoding: Encoding): boolean {
+  return encoding === 'msgpack';
+}
+
+/** Decodes an incoming frame; throws SigcastError with a stable code on malformed bytes. */
+export function decodeFrame(data: ArrayBuffer | Uint8Array, isBinary: boolean, encoding: Encoding): unknown {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (isBinary !== (encoding === 'msgpack')) {
+    throw new SigcastError(
+      'wrong_encoding',
+      encoding === 'json' ? 'this connection speaks JSON: send text frames' : 'this connection speaks msgpack: send binary frames',
+    );
+  }
+  return encoding === 'json' ? decodeJson(bytes) : decodeMsgpack(bytes);
+}
+
+export function decodeJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(textDecoder.decode(bytes));
+  } catch (error) {
+    throw new SigcastError('bad_json', `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export function decodeMsgpack(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (error) {
+    throw new SigcastError('bad_msgpack', `not valid msgpack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });

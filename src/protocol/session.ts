@@ -1,0 +1,134 @@
+import { SigcastError, type ErrorCode } from '../errors.js';
+import type { Hub } from '../hub/hub.js';
+import type { Publisher } from '../ingest/publisher.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Connection, Session } from '../transport/transport.js';
+import { decodeFrame, encodeFrame } from './codec.js';
+import type { ErrorFrame, WelcomeFrame } from './frames.js';
+import { parseClientFrame, requestIdOf } from './parse-client-frame.js';
+
+export interface SessionContext {
+  hub: Hub;
+  publisher: Publisher;
+  log: Logger;
+  metrics: Metrics;
+  nodeId: string;
+  limits: { maxFrameBytes: number; maxSubscriptions: number; maxBatch: number };
+  heartbeatSeconds: number;
+}
+
+type SubscriptionState = { state: 'joining' } | { state: 'active' };
+
+/**
+ * The /v1 protocol for one connection: decodes and validates each frame, then subscribes,
+ * unsubscribes, publishes or answers pings. Bad frames get an error frame; the connection stays usable.
+ */
+export class ProtocolSession implements Session {
+  private readonly subscriptions = new Map<string, SubscriptionState>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly context: SessionContext,
+  ) {
+    const welcome: WelcomeFrame = {
+      type: 'welcome',
+      version: 1,
+      node: context.nodeId,
+      encoding: connection.encoding,
+      heartbeatSeconds: context.heartbeatSeconds,
+      limits: context.limits,
+    };
+    this.send(welcome);
+  }
+
+  onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    let raw: unknown;
+    let frame;
+    try {
+      raw = decodeFrame(data, isBinary, this.connection.encoding);
+      frame = parseClientFrame(raw);
+    } catch (error) {
+      return this.sendError(error, requestIdOf(raw));
+    }
+    switch (frame.op) {
+      case 'subscribe':
+        return this.subscribe(frame);
+      case 'unsubscribe':
+        return this.unsubscribe(frame.channel, frame.id);
+      case 'publish':
+        return void this.publish(frame.id, frame.signals);
+      case 'ping':
+        return this.send({ type: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}), ts: Date.now() });
+    }
+  }
+
+  onClose(): void {
+    for (const [channel, subscription] of this.subscriptions) {
+      if (subscription.state === 'active') this.context.hub.unsubscribe(this.connection, channel);
+    }
+    this.subscriptions.clear();
+  }
+
+  private subscribe(frame: Parameters<Hub['subscribe']>[1]): void {
+    const { channel, id } = frame;
+    if (this.subscriptions.has(channel)) return this.sendError(new SigcastError('already_subscribed'), id, channel);
+    if (this.subscriptions.size >= this.context.limits.maxSubscriptions) {
+      return this.sendError(
+        new SigcastError('too_many_subscriptions', `at most ${this.context.limits.maxSubscriptions} subscriptions per connection`),
+        id,
+        channel,
+      );
+    }
+    const subscription: SubscriptionState = { state: 'joining' };
+    this.subscriptions.set(channel, subscription);
+    const stillWanted = () => this.subscriptions.get(channel) === subscription;
+    this.context.hub.subscribe(this.connection, frame, stillWanted).then(
+      (joined) => {
+        if (joined) this.subscriptions.set(channel, { state: 'active' });
+      },
+      (error: unknown) => {
+        if (stillWanted()) this.subscriptions.delete(channel);
+        this.sendError(error, id, channel);
+      },
+    );
+  }
+
+  private unsubscribe(channel: string, id: string | number | undefined): void {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return this.sendError(new SigcastError('not_subscribed'), id, channel);
+    this.subscriptions.delete(channel);
+    if (subscription.state === 'active') this.context.hub.unsubscribe(this.connection, channel);
+    this.send({ type: 'unsubscribed', ...(id !== undefined ? { id } : {}), channel });
+  }
+
+  private async publish(id: string | number, signals: unknown): Promise<void> {
+    try {
+      const entries = await this.context.publisher.publish(signals);
+      this.send({ type: 'ack', id, entries });
+    } catch (error) {
+      this.sendError(error, id);
+    }
+  }
+
+  private send(frame: object): void {
+    if (this.connection.closed) return;
+    this.connection.cork(() => this.connection.send(encodeFrame(frame, this.connection.encoding)));
+  }
+
+  private sendError(error: unknown, id?: string | number, channel?: string): void {
+    const known = error instanceof SigcastError ? error : undefined;
+    if (!known) this.context.log.error({ err: error }, 'unexpected error in a session');
+    const code: ErrorCode = known?.code ?? 'internal';
+    this.context.metrics.protocolErrors.inc({ code });
+    const frame: ErrorFrame = {
+      type: 'error',
+      ...(id !== undefined ? { id } : {}),
+      code,
+      message: known?.message ?? 'internal error',
+      ...(channel !== undefined ? { channel } : {}),
+      ...(known?.details ? { details: known.details } : {}),
+    };
+    this.send(frame);
+  }
+}

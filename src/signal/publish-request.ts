@@ -1,0 +1,70 @@
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import { SigcastError, type ErrorDetail } from '../errors.js';
+import { PublishItemSchema, type Signal } from './schema.js';
+
+/**
+ * Turns an untrusted publish body (one signal, an array, or {signals:[...]}) into per-channel
+ * batches, validating the whole batch first: one bad item rejects everything.
+ */
+
+export interface ChannelBatch {
+  channel: string;
+  signals: Signal[];
+  /** For each signal of this batch, its index in the request (for answers in request order). */
+  itemIndexes: number[];
+}
+
+export interface PublishPlan {
+  batches: ChannelBatch[];
+  /** For each request item, the (batch, position) pairs it was placed at, one per target channel. */
+  placements: Array<Array<{ batch: number; position: number }>>;
+}
+
+const WrappedSchema = z.object({ signals: z.array(z.unknown()) });
+
+export function planPublish(body: unknown, maxBatch: number, now: number = Date.now()): PublishPlan {
+  const items = unwrapItems(body);
+  if (items.length === 0) throw new SigcastError('empty_batch');
+  if (items.length > maxBatch) {
+    throw new SigcastError('batch_too_large', `batch holds ${items.length} signals; the limit is ${maxBatch}`);
+  }
+  const details: ErrorDetail[] = [];
+  const parsed = items.map((item, index) => {
+    const result = PublishItemSchema.safeParse(item);
+    if (!result.success) {
+      for (const issue of result.error.issues) details.push({ index, path: issue.path.join('.') || '(item)', message: issue.message });
+      return undefined;
+    }
+    return result.data;
+  });
+  if (details.length > 0) throw new SigcastError('invalid_signal', undefined, details);
+
+  const batchByChannel = new Map<string, number>();
+  const plan: PublishPlan = { batches: [], placements: [] };
+  parsed.forEach((item, index) => {
+    if (!item) return;
+    const { channels, ...fields } = item;
+    const signal: Signal = { ...fields, ts: fields.ts ?? now, id: fields.id ?? ulid(now) };
+    const placements: Array<{ batch: number; position: number }> = [];
+    for (const channel of new Set(channels ?? [item.symbol])) {
+      let batchIndex = batchByChannel.get(channel);
+      if (batchIndex === undefined) {
+        batchIndex = plan.batches.push({ channel, signals: [], itemIndexes: [] }) - 1;
+        batchByChannel.set(channel, batchIndex);
+      }
+      const batch = plan.batches[batchIndex]!;
+      placements.push({ batch: batchIndex, position: batch.signals.push(signal) - 1 });
+      batch.itemIndexes.push(index);
+    }
+    plan.placements.push(placements);
+  });
+  return plan;
+}
+
+function unwrapItems(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  const wrapped = WrappedSchema.safeParse(body);
+  if (wrapped.success) return wrapped.data.signals;
+  return [body];
+}

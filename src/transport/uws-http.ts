@@ -1,0 +1,65 @@
+import { STATUS_CODES } from 'node:http';
+import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from './transport.js';
+
+/** Adapts uWS's callback-style HTTP to the transport-neutral request/response of src/http. */
+
+const aborted = new WeakSet<UwsResponse>();
+
+export type BodyResult = { ok: true; request: HttpRequest } | { ok: false; response: HttpResponse };
+
+/** Reads headers synchronously (uWS invalidates `req` after this tick), then the body, bounded. */
+export function readHttpBody(res: UwsResponse, req: UwsRequest, maxBytes: number): Promise<BodyResult> {
+  res.onAborted(() => aborted.add(res));
+  const headers: Record<string, string> = {};
+  req.forEach((key, value) => {
+    headers[key] = value;
+  });
+  const method = req.getMethod().toUpperCase();
+  const path = req.getUrl();
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const declared = Number(headers['content-length'] ?? 0);
+  if (declared > maxBytes) return Promise.resolve(tooLarge(maxBytes));
+  if (method === 'GET' || method === 'HEAD') {
+    return Promise.resolve({ ok: true, request: { method, path, query, headers, body: Buffer.alloc(0) } });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        done = true;
+        return resolve(tooLarge(maxBytes));
+      }
+      // uWS reuses the chunk's memory after this callback: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk)));
+      if (isLast) {
+        done = true;
+        resolve({ ok: true, request: { method, path, query, headers, body: Buffer.concat(chunks, size) } });
+      }
+    });
+  });
+}
+
+export function writeHttpResponse(res: UwsResponse, response: HttpResponse): void {
+  if (aborted.has(res)) return;
+  res.cork(() => {
+    res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);
+    for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
+    res.end(response.body);
+  });
+}
+
+function tooLarge(maxBytes: number): BodyResult {
+  return {
+    ok: false,
+    response: {
+      status: 413,
+      headers: { 'content-type': 'application/json', connection: 'close' },
+      body: JSON.stringify({ error: { code: 'body_too_large', message: `body is larger than ${maxBytes} bytes` } }),
+    },
+  };
+}
