@@ -1,0 +1,114 @@
+import { Packr } from 'msgpackr';
+import WebSocket from 'ws';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startNode, WS_PATH, type SigcastNode } from '../../src/node.js';
+import type { ServerFrame } from '../../src/protocol/frames.js';
+import { waitFor } from './wait.js';
+
+/**
+ * Test harness: a real sigcast node on a free port (real sockets, real Redis when a URL is given)
+ * and a small WebSocket client that records every frame it receives.
+ */
+export async function startTestNode(env: Record<string, string> = {}): Promise<SigcastNode & { baseUrl: string; wsUrl: string }> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env });
+  const node = await startNode(config, { log: createLogger(config) });
+  return Object.assign(node, { baseUrl: `http://127.0.0.1:${node.port}`, wsUrl: `ws://127.0.0.1:${node.port}${WS_PATH}` });
+}
+
+export interface PostResult {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect arbitrary JSON
+  body: any;
+}
+
+export async function postSignals(baseUrl: string, body: unknown, contentType = 'application/json'): Promise<PostResult> {
+  const response = await fetch(`${baseUrl}/v1/signals`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+export function signal(symbol: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { symbol, side: 'BUY', strength: 0.5, ...extra };
+}
+
+const packr = new Packr({ useRecords: false });
+
+/** A recording WebSocket client speaking JSON or msgpack. */
+export class TestClient {
+  readonly frames: ServerFrame[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+  private constructor(
+    readonly socket: WebSocket,
+    readonly encoding: 'json' | 'msgpack',
+  ) {
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      const frame = (isBinary ? packr.unpack(data) : JSON.parse(data.toString())) as ServerFrame;
+      this.frames.push(frame);
+    });
+    socket.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
+  }
+
+  static async connect(wsUrl: string, options: { encoding?: 'json' | 'msgpack'; autoPong?: boolean } = {}): Promise<TestClient> {
+    const encoding = options.encoding ?? 'json';
+    const socket = new WebSocket(`${wsUrl}?encoding=${encoding}`, { autoPong: options.autoPong ?? true });
+    const client = new TestClient(socket, encoding);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    await client.waitForFrame((frame) => frame.type === 'welcome');
+    return client;
+  }
+
+  send(frame: object): void {
+    this.socket.send(this.encoding === 'json' ? JSON.stringify(frame) : packr.pack(frame));
+  }
+
+  /** Entries received for a channel (replayed and live), in arrival order. */
+  entries(channel: string): Array<Extract<ServerFrame, { type: 'entry' }>> {
+    return this.frames.filter((frame): frame is Extract<ServerFrame, { type: 'entry' }> => frame.type === 'entry' && frame.channel === channel);
+  }
+
+  seqs(channel: string): number[] {
+    return this.entries(channel).map((entry) => entry.seq);
+  }
+
+  ofType<T extends ServerFrame['type']>(type: T): Array<Extract<ServerFrame, { type: T }>> {
+    return this.frames.filter((frame): frame is Extract<ServerFrame, { type: T }> => frame.type === type);
+  }
+
+  async waitForFrame(predicate: (frame: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
+    let found: ServerFrame | undefined;
+    await waitFor(() => (found = this.frames.find(predicate)) !== undefined, timeoutMs, 'a matching frame');
+    return found!;
+  }
+
+  /** Subscribes and waits until the replay is done (the `live` marker). */
+  async subscribe(channel: string, position: { since?: number; epoch?: string; last?: number } = {}): Promise<void> {
+    const already = this.frames.length;
+    this.send({ op: 'subscribe', channel, ...position });
+    await waitFor(
+      () => this.frames.slice(already).some((frame) => (frame.type === 'live' || frame.type === 'error') && 'channel' in frame && frame.channel === channel),
+      10_000,
+      `subscription to ${channel}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+}
