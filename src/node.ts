@@ -74,6 +74,9 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
     },
   });
 
+  // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
+  const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
+  if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
   const port = await transport.listen(config.HOST, config.PORT);
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
   if (isLoopback(config.HOST)) log.info('no auth is configured: listening on loopback only');
@@ -106,8 +109,13 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+/** The promise's value, or undefined when it did not settle in time (or failed). */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

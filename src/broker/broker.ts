@@ -21,6 +21,8 @@ import type { Entry, Signal } from '../signal/schema.js';
  */
 export interface Broker {
   readonly kind: 'memory' | 'redis';
+  /** Resolves once the backing store is connected (at once for in-process brokers). */
+  ready(): Promise<void>;
   append(channel: string, signals: readonly Signal[]): Promise<AppendResult>;
   history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
   subscribe(channel: string, listener: LiveListener): Promise<void>;

@@ -38,6 +38,10 @@ export class MemoryBroker implements Broker {
     this.now = options.now ?? Date.now;
   }
 
+  async ready(): Promise<void> {
+    this.assertOpen();
+  }
+
   async append(channel: string, signals: readonly Signal[]): Promise<AppendResult> {
     this.assertOpen();
     const now = this.now();

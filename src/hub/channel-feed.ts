@@ -10,6 +10,8 @@ export interface FeedSink {
   deliver(channel: string, entries: CachedEntry[]): void;
   /** Every subscriber's position became invalid (history lost or truncated past what was delivered). */
   reset(channel: string, reset: FeedReset): void;
+  /** A history read to fill a gap or re-sync (not the first sync). */
+  catchingUp(channel: string): void;
 }
 
 export interface FeedReset {
@@ -117,6 +119,7 @@ export class ChannelFeed {
 
   private async catchUp(): Promise<void> {
     this.state = 'catching_up';
+    this.sink.catchingUp(this.channel);
     let delayMs = RETRY_BASE_MS;
     for (;;) {
       if (this.closed) return;
@@ -188,7 +191,10 @@ export class ChannelFeed {
     if (entries.length === 0) return;
     const cached = entries.map((entry) => new CachedEntry(entry));
     for (const entry of cached) this.ring.push(entry);
-    this.headSeq = entries[entries.length - 1]!.seq;
+    const last = entries[entries.length - 1]!;
+    // A feed with no history adopts the epoch of the first entries it delivers.
+    this.epoch = last.epoch;
+    this.headSeq = last.seq;
     this.sink.deliver(this.channel, cached);
   }
 }

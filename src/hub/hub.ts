@@ -83,10 +83,7 @@ export class Hub implements FeedSink {
   /** After a broker reconnect: every served channel re-reads what it may have missed. */
   resyncAll(): void {
     this.options.metrics.brokerReconnects.inc();
-    for (const slot of this.slots.values()) {
-      this.options.metrics.gapFills.inc();
-      slot.feed.resync();
-    }
+    for (const slot of this.slots.values()) slot.feed.resync();
   }
 
   deliver(channel: string, entries: CachedEntry[]): void {
@@ -99,6 +96,10 @@ export class Hub implements FeedSink {
       for (const entry of entries) this.options.publish(topic, entry.frame(encoding));
       this.options.metrics.entriesOut.inc(count * entries.length);
     }
+  }
+
+  catchingUp(): void {
+    this.options.metrics.gapFills.inc();
   }
 
   reset(channel: string, reset: FeedReset): void {
