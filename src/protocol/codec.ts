@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 import { SigcastError } from '../errors.js';
 
 /**
@@ -42,11 +42,22 @@ export function decodeJson(bytes: Uint8Array): unknown {
 }
 
 export function decodeMsgpack(bytes: Uint8Array): unknown {
+  let value: unknown;
   try {
-    return packr.unpack(bytes);
+    value = packr.unpack(bytes);
   } catch (error) {
     throw new SigcastError('bad_msgpack', `not valid msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
+  // 0xC1 is "never used" in msgpack; msgpackr decodes it to a marker instead of failing.
+  if (containsNeverUsed(value, 0)) throw new SigcastError('bad_msgpack', 'not valid msgpack: reserved byte 0xc1');
+  return value;
+}
+
+function containsNeverUsed(value: unknown, depth: number): boolean {
+  if (value === C1) return true;
+  if (depth > 8 || typeof value !== 'object' || value === null) return false;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => containsNeverUsed(child, depth + 1));
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
