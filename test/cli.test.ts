@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** The CLI as users run it: a real process. */
+function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('sigcast CLI', () => {
+  it('explains a bad configuration and exits 2', async () => {
+    const result = await runCli(['serve', '--port', 'eighty'], { HISTORY_SIZE: '0' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PORT="eighty"');
+    expect(result.stderr).toContain('HISTORY_SIZE="0"');
+  });
+
+  it('rejects unknown flags and commands', async () => {
+    expect((await runCli(['serve', '--colour', 'red'])).stderr).toContain('unknown flag --colour');
+    expect((await runCli(['launch'])).code).toBe(2);
+  });
+
+  it('serves, then shuts down cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0']);
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffer = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const match = /"port":(\d+).*"msg":"listening"/.exec(buffer);
+        if (match) resolve(Number(match[1]));
+      });
+      child.on('close', () => reject(new Error(`exited early: ${buffer}`)));
+    });
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
