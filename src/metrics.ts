@@ -7,6 +7,7 @@ export class Metrics {
   readonly subscriptions = new Gauge({ name: 'sigcast_subscriptions', help: 'Active channel subscriptions on this node', registers: [this.registry] });
   readonly channels = new Gauge({ name: 'sigcast_channels', help: 'Channels with local subscribers (warm feeds)', registers: [this.registry] });
   readonly entriesIn = new Counter({ name: 'sigcast_entries_in_total', help: 'Signals stored (acknowledged) through this node', registers: [this.registry] });
+  readonly ingestInFlight = new Gauge({ name: 'sigcast_ingest_in_flight', help: 'Publish requests waiting for the broker', registers: [this.registry] });
   readonly duplicatesIn = new Counter({ name: 'sigcast_duplicates_in_total', help: 'Re-sent signals recognized by id and not stored again', registers: [this.registry] });
   readonly entriesOut = new Counter({ name: 'sigcast_entries_out_total', help: 'Live entries fanned out (entries x subscribers)', registers: [this.registry] });
   readonly replays = new Counter({ name: 'sigcast_replays_total', help: 'Subscriptions served with a replay', registers: [this.registry] });

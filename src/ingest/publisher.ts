@@ -29,6 +29,7 @@ export class Publisher {
   async publish(body: unknown): Promise<AckedEntry[]> {
     const plan = planPublish(body, this.maxBatch);
     this.inFlight += 1;
+    this.metrics.ingestInFlight.inc();
     try {
       const appended = await Promise.all(
         plan.batches.map(async (batch) => {
@@ -54,6 +55,7 @@ export class Publisher {
       throw error;
     } finally {
       this.inFlight -= 1;
+      this.metrics.ingestInFlight.dec();
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
