@@ -185,6 +185,19 @@ describe('RedisBroker on a real redis-server', () => {
     expect(await client.pubsub('NUMSUB', live)).toEqual([live, 0]);
   });
 
+  test('a lost meta key (e.g. evicted) starts a clean new epoch: no stale entries or ids survive', async () => {
+    const { broker, keys } = openBroker(server);
+    const client = openClient(server);
+    await broker.ready();
+    const before = await broker.append('BTCUSDT', signals(1, 3));
+    await client.del(keys('BTCUSDT').meta);
+    const after = await broker.append('BTCUSDT', [signal('s1')]);
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(after.results).toEqual([{ id: 's1', seq: 1, duplicate: false }]);
+    const page = await broker.history('BTCUSDT', { limit: 10 });
+    expect(page.entries.map((e) => [e.seq, e.epoch])).toEqual([[1, after.epoch]]);
+  });
+
   test('a failing script is a plain Error, not BrokerUnavailableError', async () => {
     const { broker, keys } = openBroker(server);
     const client = openClient(server);
