@@ -1,0 +1,143 @@
+import { pack, unpack } from 'msgpackr';
+import type { AckedEntry, BenchClient, BenchSignal, ClientEvents, ClientOptions, SubscribeOptions } from './adapter.js';
+import { signalJson } from './adapter.js';
+import { KEY, numberAfter, stringAfter } from './fields.js';
+import { createPoster } from './http-post.js';
+import { openWs, Pending, type WsConn } from './ws-conn.js';
+
+/** The sigcast frames this client reads (src/protocol/frames.ts is the authority). */
+interface ServerFrame {
+  type: string;
+  id?: number | string;
+  channel?: string;
+  seq?: number;
+  epoch?: string;
+  fromSeq?: number;
+  code?: string;
+  message?: string;
+  signal?: { meta?: { sent?: number } };
+  entries?: Array<{ channel: string; seq: number }>;
+}
+
+const SLOW_CONSUMER_CLOSE = 4008;
+
+/**
+ * sigcast over its /v1 protocol. Subscriptions resolve on `live`; with `resume`, a connection
+ * closed by the server (slow consumer, shutdown) reconnects and resumes from its last seq.
+ */
+export function sigcastClient(options: ClientOptions, events: ClientEvents): BenchClient {
+  const binary = options.encoding === 'msgpack';
+  const url = `${options.ws}/v1/ws?encoding=${options.encoding}`;
+  const acks = new Pending<AckedEntry[]>();
+  const live = new Map<string, () => void>();
+  const positions = new Map<string, { seq: number; epoch: string; live: boolean }>();
+  const poster = options.publishVia === 'http' ? createPoster(options.http, 4) : undefined;
+  let conn: WsConn | undefined;
+  let closing = false;
+
+  const encode = (frame: object): string | Uint8Array => (binary ? pack(frame) : JSON.stringify(frame));
+  const decode = (data: Buffer): ServerFrame => (binary ? (unpack(data) as ServerFrame) : (JSON.parse(data.toString('utf8')) as ServerFrame));
+
+  const onEntry = (channel: string, seq: number, sent: number): void => {
+    const position = positions.get(channel);
+    if (position) position.seq = seq;
+    events.onEntry({ channel, seq, sent, replay: !(position?.live ?? false) });
+  };
+
+  const onMessage = (data: Buffer): void => {
+    // Entry frames (nearly all traffic) are read without a full parse; the rest are decoded.
+    if (!binary && data.indexOf(KEY.typeEntry) >= 0) {
+      onEntry(stringAfter(data, KEY.channel), numberAfter(data, KEY.seq), numberAfter(data, KEY.sent));
+      return;
+    }
+    const frame = decode(data);
+    const channel = frame.channel ?? '';
+    switch (frame.type) {
+      case 'entry':
+        onEntry(channel, frame.seq ?? 0, frame.signal?.meta?.sent ?? 0);
+        break;
+      case 'subscribed':
+        positions.set(channel, { seq: positions.get(channel)?.seq ?? 0, epoch: frame.epoch ?? '', live: false });
+        break;
+      case 'reset':
+        events.onReset?.(channel, frame.fromSeq ?? 0);
+        break;
+      case 'live': {
+        const position = positions.get(channel);
+        if (position) position.live = true;
+        live.get(channel)?.();
+        live.delete(channel);
+        break;
+      }
+      case 'ack':
+        acks.resolve(Number(frame.id), (frame.entries ?? []).map((entry) => ({ channel: entry.channel, seq: entry.seq })));
+        break;
+      case 'error':
+        if (frame.id !== undefined) acks.reject(Number(frame.id), new Error(`${frame.code}: ${frame.message}`));
+        break;
+    }
+  };
+
+  const open = async (): Promise<void> => {
+    conn = await openWs(url, onMessage, (code, reason) => {
+      events.onClose?.(code, reason);
+      acks.rejectAll(new Error(`closed ${code}`));
+      if (!closing && options.resume && (code === SLOW_CONSUMER_CLOSE || code === 1001 || code === 1006)) void resume();
+    });
+  };
+
+  const sendSubscribe = (channel: string, extra: object): Promise<void> => {
+    const done = new Promise<void>((resolve) => live.set(channel, resolve));
+    conn?.send(encode({ op: 'subscribe', channel, ...extra }));
+    return done;
+  };
+
+  // Resume every channel after the last seq seen, in the epoch it was seen in (bounded retries).
+  const resume = async (): Promise<void> => {
+    for (let attempt = 0; attempt < 20 && !closing; attempt++) {
+      try {
+        await open();
+        await Promise.all(
+          [...positions].map(([channel, position]) => {
+            position.live = false;
+            return sendSubscribe(channel, { since: position.seq, epoch: position.epoch });
+          }),
+        );
+        events.onResume?.();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+      }
+    }
+  };
+
+  return {
+    async connect() {
+      // An HTTP publisher needs no socket.
+      if (!(options.publisherOnly && poster)) await open();
+    },
+    subscribe(channel: string, subscribeOptions: SubscribeOptions = {}) {
+      return sendSubscribe(channel, subscribeOptions.last ? { last: subscribeOptions.last } : {});
+    },
+    async publish(signals: readonly BenchSignal[]) {
+      const body = `[${signals.map(signalJson).join(',')}]`;
+      if (poster) {
+        const answer = await poster.post('/v1/signals', body, { 'content-type': 'application/json' });
+        if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+        const parsed = JSON.parse(answer.body) as { entries: AckedEntry[] };
+        return parsed.entries;
+      }
+      const { id, promise } = acks.add();
+      // The body is built as text once; msgpack connections send the parsed form.
+      conn?.send(binary ? pack({ op: 'publish', id, signals: JSON.parse(body) as unknown }) : `{"op":"publish","id":${id},"signals":${body}}`);
+      return promise;
+    },
+    pause: () => conn?.pause(),
+    resume: () => conn?.resume(),
+    async close() {
+      closing = true;
+      poster?.close();
+      await conn?.close();
+    },
+  };
+}

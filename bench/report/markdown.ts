@@ -1,0 +1,53 @@
+import type { JobResult } from '../scenarios/types.js';
+import type { RunFile } from './write.js';
+import { judgeTargets } from './targets.js';
+
+/** The markdown table of one run (bench/results/latest.md, pasted into bench/RESULTS.md). */
+const mb = (bytes: number | undefined): string => (bytes === undefined ? '' : (bytes / 2 ** 20).toFixed(0));
+const num = (value: number | undefined): string => (value === undefined ? '' : value.toLocaleString('en-US'));
+
+function row(r: JobResult): string {
+  if (r.status !== 'ok') return `| ${r.scenario} | ${r.system} | ${r.status}: ${r.reason ?? ''} |||||||||||||`;
+  const c = r.completeness;
+  const closes = r.closes && Object.keys(r.closes).length ? Object.entries(r.closes).map(([code, n]) => `${n}x${code}`).join(' ') : '';
+  const extra = [
+    r.rss?.perConnectionBytes !== undefined ? `${(r.rss.perConnectionBytes / 1024).toFixed(1)} KiB/conn` : '',
+    r.replay ? `replay ${r.replay.complete}/${r.replay.expected}, slowest ${r.replay.done?.max ?? '-'} ms` : '',
+    r.connections?.failed ? `${r.connections.failed} connects failed` : '',
+    c?.announced ? `${c.announced} announced (reset)` : '',
+    r.resumes ? `${r.resumes} resumes` : '',
+  ].filter(Boolean).join('; ');
+  return [
+    '',
+    r.scenario,
+    r.system,
+    num(r.ackedPerSec),
+    num(r.deliveriesPerSec),
+    r.latency ? `${r.latency.p50} / ${r.latency.p90} / ${r.latency.p99} / ${r.latency.p999} / ${r.latency.max}` : '',
+    r.cpu?.usPerDelivery ?? '',
+    r.cpu ? `${r.cpu.serverMs} / ${r.cpu.redisMs} / ${r.cpu.loadMs}` : '',
+    `${mb(r.rss?.peakBytes)}`,
+    c ? `${c.lost} / ${c.duplicated}` : '',
+    closes,
+    r.redisCommandsTotal !== undefined ? `${num(r.redisCommandsTotal)}${r.redisCommandsPerSubscriber !== undefined ? ` (${r.redisCommandsPerSubscriber}/sub)` : ''}` : '',
+    extra,
+    '',
+  ].join(' | ').trim();
+}
+
+export function renderMarkdown(run: RunFile): string {
+  const lines: string[] = [];
+  lines.push(`Run: ${run.date}, \`${run.command}\` (${run.quick ? 'quick pass' : 'full size'}, ${run.seconds} s)`);
+  lines.push(`Machine: ${run.machine.cpus} x ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB, Node ${run.machine.node}, ${run.machine.platform}`);
+  lines.push(`sigcast: transport ${run.params.transport}, encoding ${run.params.encoding}, broker ${run.params.broker}`);
+  lines.push('');
+  lines.push('| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | CPU ms server / redis / load | server RSS peak MB | lost / dup | closes | Redis cmds | notes |');
+  lines.push('|---|---|--:|--:|---|--:|---|--:|---|---|---|---|');
+  for (const r of run.results) lines.push(row(r));
+  lines.push('');
+  lines.push('| target | scenario | met | measured |');
+  lines.push('|---|---|---|---|');
+  for (const v of judgeTargets(run.results)) lines.push(`| ${v.target} | ${v.scenario} | ${v.met === undefined ? 'not judged' : v.met ? 'yes' : '**no**'} | ${v.detail} |`);
+  lines.push('');
+  return lines.join('\n');
+}

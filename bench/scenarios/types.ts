@@ -1,0 +1,78 @@
+import type { SystemName } from '../clients/adapter.js';
+import type { LatencySummary } from '../lib/hist.js';
+import type { PublisherSpec, SubscriberSpec } from '../load/ipc.js';
+
+/** Knobs a user may set on the command line; each scenario has its own defaults (quick and full). */
+export interface Params {
+  durationS?: number;
+  subscribers?: number;
+  rate?: number;
+  transport: 'uws' | 'ws';
+  encoding: 'json' | 'msgpack';
+  broker: 'memory' | 'redis';
+  quick: boolean;
+}
+
+/** Everything one (scenario, system) job does, decided before it starts. */
+export interface JobPlan {
+  scenario: string;
+  system: SystemName;
+  nodes: 1 | 2;
+  redis: boolean;
+  subscribers: number;
+  subs: Omit<SubscriberSpec, 'connections' | 'offset'>;
+  /** Publishers (absent: nobody publishes during the measured phase). */
+  pubs?: PublisherSpec;
+  /** Entries published per channel before subscribers come (replay-storm), with one subscriber keeping the channel warm. */
+  warm?: { channels: string[]; count: number };
+  /** Measure memory per idle connection instead of traffic. */
+  idle: boolean;
+  /** How long subscribers may take, after publishing ends, to receive everything acknowledged. */
+  drainMs: number;
+  /** A bound on the measured phase without publishers (replay-storm). */
+  maxPhaseMs: number;
+  sendBufferBytes: number;
+  encoding: 'json' | 'msgpack';
+  transport: 'uws' | 'ws';
+  publishVia: 'ws' | 'http';
+  resume: boolean;
+  /** One line that says what this job does, for the report. */
+  summary: string;
+}
+
+export interface ScenarioDef {
+  name: string;
+  description: string;
+  /** Why this scenario means nothing for a system (undefined: it applies). */
+  notApplicable(system: SystemName): string | undefined;
+  plan(system: SystemName, params: Params): JobPlan;
+}
+
+export interface JobResult {
+  scenario: string;
+  system: SystemName;
+  status: 'ok' | 'skipped' | 'n/a' | 'failed';
+  reason?: string;
+  summary?: string;
+  startedAt?: string;
+  publishSeconds?: number;
+  acked?: number;
+  ackedPerSec?: number;
+  deliveries?: number;
+  deliveriesPerSec?: number;
+  latency?: LatencySummary;
+  ackLatency?: LatencySummary;
+  replay?: { complete: number; expected: number; done?: LatencySummary };
+  cpu?: { serverMs: number; redisMs: number; usPerDelivery?: number; usPerSignal?: number; loadMs: number };
+  rss?: { startBytes: number; peakBytes: number; endBytes: number; perConnectionBytes?: number };
+  connections?: { opened: number; failed: number };
+  completeness?: { subscriptions: number; lost: number; duplicated: number; announced: number; incomplete: number };
+  closes?: Record<string, number>;
+  resumes?: number;
+  redisCommands?: Record<string, number>;
+  redisCommandsTotal?: number;
+  redisCommandsPerSubscriber?: number;
+  metricsDelta?: Record<string, number>;
+  lagWaits?: number;
+  errors?: string[];
+}

@@ -1,0 +1,15 @@
+import type { SystemName } from '../clients/adapter.js';
+import { rawUws } from './raw-uws.js';
+import { sigcast } from './sigcast.js';
+import { socketio } from './socketio.js';
+import { soketi } from './soketi.js';
+import type { SystemDef } from './types.js';
+import { wsIoredis } from './ws-ioredis.js';
+
+export const SYSTEM_DEFS: Record<SystemName, SystemDef> = {
+  sigcast,
+  'raw-uws': rawUws,
+  'ws-ioredis': wsIoredis,
+  socketio,
+  soketi,
+};

@@ -1,0 +1,36 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitForHttp } from '../lib/procs.js';
+import { REPO_ROOT, startServerProcess } from './node-proc.js';
+import type { SystemDef } from './types.js';
+
+/** sigcast itself, started as users start it: `node --import tsx src/cli.ts serve`. */
+export const sigcast: SystemDef = {
+  name: 'sigcast',
+  description: 'sigcast (this repo): validated ingest, Redis script per batch, hub ring, uWS topic fan-out',
+  redis: 'optional',
+  unavailable() {
+    return existsSync(join(REPO_ROOT, 'src/cli.ts')) ? undefined : 'src/cli.ts does not exist yet (sigcast not runnable)';
+  },
+  async start(options) {
+    const execArgs = ['--import', 'tsx'];
+    if (options.cpuProfileDir) {
+      mkdirSync(options.cpuProfileDir, { recursive: true });
+      execArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
+    }
+    const env: Record<string, string> = {
+      TRANSPORT: options.transport,
+      LOG_LEVEL: 'warn',
+      SEND_BUFFER_BYTES: String(options.sendBufferBytes),
+      NODE_ID: options.nodeName,
+    };
+    if (options.redis) env.REDIS_URL = options.redis.url;
+    const node = await startServerProcess(`sigcast:${options.nodeName}`, [...execArgs, 'src/cli.ts', 'serve'], env, '/healthz');
+    await waitForHttp(`${node.http}/readyz`, 15_000);
+    return node;
+  },
+  async metrics(node) {
+    const response = await fetch(`${node.http}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? response.text() : '';
+  },
+};
