@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,14 @@ export interface RedisServerOptions {
 }
 
 const BINARY = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
+/**
+ * Test workers are often killed rather than exited (vitest's fork pool), so 'exit' hooks do not
+ * run: where util-linux setpriv exists, the kernel SIGKILLs redis-server when its parent dies.
+ */
+const LAUNCHER: string[] = existsSync('/usr/bin/setpriv')
+  ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--', BINARY]
+  : [BINARY];
+const DIR_PREFIX = 'sigcast-redis-';
 const SHARED_REDIS_PORT = 6379;
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -52,13 +60,34 @@ function installExitHook(): void {
     for (const child of running) child.kill('SIGKILL');
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  removeDirsOfDeadProcesses();
+}
+
+/** Dirs are named after the test process; those of processes that died without cleaning up go. */
+function removeDirsOfDeadProcesses(): void {
+  const pattern = new RegExp(`^${DIR_PREFIX}(\\d+)-`);
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 class BindError extends Error {}
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   installExitHook();
-  const dir = mkdtempSync(join(tmpdir(), 'sigcast-redis-'));
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   dirs.add(dir);
   const args = serverArgs(dir, options);
   for (let attempt = 1; ; attempt++) {
@@ -157,7 +186,8 @@ async function freePort(): Promise<number> {
 /** Spawns redis-server and resolves once it logs that it accepts connections (after loading the AOF). */
 function spawnServer(port: number, args: string[]): Promise<ChildProcess> {
   if (port === SHARED_REDIS_PORT) throw new Error('refusing to touch the shared Redis on 6379');
-  const child = spawn(BINARY, ['--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command = BINARY, ...launcherArgs] = LAUNCHER;
+  const child = spawn(command, [...launcherArgs, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
