@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import type { Transport, TransportOptions } from './transport.js';
 import { loadUws } from './uws-loader.js';
 import { UwsTransport } from './uws-transport.js';
+import { WsTransport } from './ws-transport.js';
 
 export class TransportUnavailableError extends Error {
   override readonly name = 'TransportUnavailableError';
@@ -20,5 +21,5 @@ export function createTransport(config: Config, log: Logger, options: TransportO
     }
     return new UwsTransport(options, log);
   }
-  throw new TransportUnavailableError(`transport ${config.TRANSPORT} is not available`);
+  return new WsTransport(options, log);
 }

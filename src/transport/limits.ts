@@ -1,0 +1,33 @@
+/**
+ * Limits shared by both transports, so that a client sees the same behaviour on each.
+ * Each soft limit is enforced by sigcast with a documented close code; the hard limit behind it
+ * is where the WebSocket library gives up on its own (it does not read or buffer any further).
+ */
+
+/**
+ * Frames up to this size are read, then closed with 1009 'frame too large' when over
+ * MAX_FRAME_BYTES; larger ones are refused by the library before being buffered.
+ */
+export function frameHardLimit(maxFrameBytes: number): number {
+  return maxFrameBytes * 2;
+}
+
+/** Slack past the slow-consumer limit that covers what one sweep interval of a burst can add. */
+const SEND_BUFFER_SLACK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Send-buffer bytes past which a socket is dropped at once (no close frame), without waiting
+ * for the slow-consumer sweep. Far enough past the limit that the sweep, which closes with the
+ * documented 4008, normally acts first; still a bound on the memory one socket can hold.
+ */
+export function sendBufferHardCap(sendBufferBytes: number): number {
+  return sendBufferBytes + Math.max(sendBufferBytes, SEND_BUFFER_SLACK_BYTES);
+}
+
+/** Heartbeats: the server pings a client silent for `heartbeatSeconds`, and drops it after twice that. */
+export function heartbeatIdleSeconds(heartbeatSeconds: number): number {
+  return heartbeatSeconds * 2;
+}
+
+/** Why a socket was dropped for silence: uWS's own words, so both transports report the same. */
+export const HEARTBEAT_TIMEOUT_REASON = 'WebSocket timed out from inactivity';

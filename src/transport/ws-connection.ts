@@ -1,0 +1,117 @@
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import type { Encoding, WireFrame } from '../protocol/codec.js';
+import type { Beating } from './ws-heartbeat.js';
+import { buildDataFrame } from './ws-frame.js';
+import type { Connection, Session } from './transport.js';
+
+/** What a connection needs from its transport: the topic map and its bookkeeping. */
+export interface ConnectionOwner {
+  join(topic: string, connection: WsConnection): void;
+  leave(topic: string, connection: WsConnection): void;
+  /** The connection is gone: forget it and tell its session (exactly once). */
+  finished(connection: WsConnection, code: number, reason: string): void;
+  /** Its send buffer passed the hard cap. */
+  overflowed(connection: WsConnection): void;
+}
+
+let nextConnectionId = 1;
+
+/**
+ * One client socket of the ws transport. `ws` does the handshake, reads frames, and sends
+ * pings and close frames; data frames are written as ready-made bytes straight to the TCP
+ * socket (see buildDataFrame), which is safe because `ws` itself only ever writes whole frames,
+ * synchronously (no permessage-deflate, no fragmentation), so the two never interleave.
+ */
+export class WsConnection implements Connection, Beating {
+  readonly id = nextConnectionId++;
+  closed = false;
+  session: Session | undefined;
+  lastHeardAt = Date.now();
+  lastPingAt = 0;
+  readonly topics = new Set<string>();
+  private done = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly raw: Duplex,
+    readonly encoding: Encoding,
+    private readonly owner: ConnectionOwner,
+    private readonly hardCapBytes: number,
+  ) {}
+
+  send(frame: WireFrame): boolean {
+    return this.write(buildDataFrame(frame));
+  }
+
+  /** Writes a complete, pre-built WebSocket frame (shared by every subscriber of a publish). */
+  write(frame: Buffer): boolean {
+    if (this.closed || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.raw.write(frame);
+    if (this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
+    return true;
+  }
+
+  subscribe(topic: string): void {
+    if (this.closed || this.topics.has(topic)) return;
+    this.topics.add(topic);
+    this.owner.join(topic, this);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.topics.delete(topic)) return;
+    this.owner.leave(topic, this);
+  }
+
+  cork(fn: () => void): void {
+    if (this.closed) return;
+    this.raw.cork();
+    try {
+      fn();
+    } finally {
+      this.raw.uncork();
+    }
+  }
+
+  /** Sends a close frame (after what is buffered) and, like uWS's end(), reports the close at once. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close(code, reason);
+    this.finish(code, reason);
+  }
+
+  /** Drops the TCP connection without a close frame. */
+  terminate(code: number, reason: string): void {
+    this.closed = true;
+    this.socket.terminate();
+    this.finish(code, reason);
+  }
+
+  /** Resolves once the TCP socket is closed. */
+  socketClosed(): Promise<void> {
+    return new Promise((resolve) => (this.raw.destroyed ? resolve() : this.raw.once('close', () => resolve())));
+  }
+
+  ping(): void {
+    if (!this.closed && this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+
+  heard(): void {
+    this.lastHeardAt = Date.now();
+  }
+
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.raw.writableLength;
+  }
+
+  /** The closing handshake is over (or the socket is gone): called from ws's 'close' event too. */
+  finish(code: number, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.closed = true;
+    for (const topic of this.topics) this.owner.leave(topic, this);
+    this.topics.clear();
+    this.owner.finished(this, code, reason);
+  }
+}

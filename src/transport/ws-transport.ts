@@ -1,0 +1,192 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { CLOSE } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Encoding, WireFrame } from '../protocol/codec.js';
+import { frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
+import { negotiateEncoding } from './negotiate.js';
+import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
+import type { HttpResponse, Transport, TransportOptions } from './transport.js';
+import { WsConnection, type ConnectionOwner } from './ws-connection.js';
+import { buildDataFrame } from './ws-frame.js';
+import { Heartbeat } from './ws-heartbeat.js';
+import { readHttpRequest, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
+
+/** How long shutdown waits for clients to answer the close frame before dropping them. */
+const CLOSE_GRACE_MS = 1000;
+const ABNORMAL_CLOSURE = 1006;
+
+/**
+ * HTTP and WebSocket on node:http + ws, for platforms where uWS does not load. Same routes,
+ * protocol, limits and close codes as the uWS transport. Fan-out: a topic -> connections map;
+ * each published frame is framed once and the same bytes are written to every subscriber.
+ */
+export class WsTransport implements Transport, ConnectionOwner {
+  readonly name = 'ws';
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<WsConnection>();
+  private readonly topics = new Map<string, Set<WsConnection>>();
+  /** The subprotocol each accepted upgrade negotiated, for ws's handleProtocols. */
+  private readonly protocols = new WeakMap<IncomingMessage, string>();
+  private readonly sweeper: SlowConsumerSweeper<WsConnection>;
+  private readonly heartbeat: Heartbeat<WsConnection>;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: TransportOptions,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: frameHardLimit(options.maxFrameBytes),
+      handleProtocols: (_offered, req) => this.protocols.get(req) ?? false,
+    });
+    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, (connection) => {
+      options.onSlowConsumer(connection);
+      connection.close(CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
+    });
+    this.heartbeat = new Heartbeat(this.connections, options.heartbeatSeconds, (connection) =>
+      connection.terminate(ABNORMAL_CLOSURE, HEARTBEAT_TIMEOUT_REASON),
+    );
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.sweeper.start();
+        this.heartbeat.start();
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  publish(topic: string, frame: WireFrame): void {
+    const subscribers = this.topics.get(topic);
+    if (!subscribers || subscribers.size === 0) return;
+    this.sweeper.notePublish();
+    const bytes = buildDataFrame(frame);
+    for (const connection of subscribers) connection.write(bytes);
+  }
+
+  stopListening(): void {
+    if (this.closing) return;
+    this.closing = true;
+    // New connections are refused; requests in flight and open sockets carry on.
+    this.server.close();
+  }
+
+  close(code: number, reason: string): Promise<void> {
+    return (this.closed ??= this.shutdown(code, reason));
+  }
+
+  // ---- ConnectionOwner ----
+
+  join(topic: string, connection: WsConnection): void {
+    let subscribers = this.topics.get(topic);
+    if (!subscribers) this.topics.set(topic, (subscribers = new Set()));
+    subscribers.add(connection);
+  }
+
+  leave(topic: string, connection: WsConnection): void {
+    const subscribers = this.topics.get(topic);
+    if (!subscribers?.delete(connection)) return;
+    if (subscribers.size === 0) this.topics.delete(topic);
+  }
+
+  finished(connection: WsConnection, code: number, reason: string): void {
+    if (!this.connections.delete(connection)) return;
+    connection.session?.onClose(code, reason);
+  }
+
+  overflowed(connection: WsConnection): void {
+    // Past the hard cap nothing more is buffered: drop it now, as uWS does (no close frame).
+    this.options.onSlowConsumer(connection);
+    connection.terminate(ABNORMAL_CLOSURE, '');
+  }
+
+  // ---- HTTP and upgrades ----
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = await readHttpRequest(req, this.options.maxBodyBytes);
+    if (!parsed.ok) {
+      if ('response' in parsed) writeHttpResponse(res, parsed.response);
+      return;
+    }
+    writeHttpResponse(res, await this.answer(parsed.request));
+  }
+
+  private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const request = { ...requestHead(req), body: Buffer.alloc(0) };
+    // Like uWS, only the WebSocket path upgrades; elsewhere an upgrade is a plain request.
+    if (request.path !== this.options.wsPath) return writeRawHttpResponse(socket, await this.answer(request));
+    const negotiated = negotiateEncoding(request.query.get('encoding') ?? undefined, request.headers['sec-websocket-protocol']);
+    if ('error' in negotiated || this.closing) {
+      const message = 'error' in negotiated ? negotiated.error : 'server is shutting down';
+      return writeRawHttpResponse(socket, {
+        status: this.closing ? 503 : 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: { code: 'bad_request', message } }),
+      });
+    }
+    this.protocols.set(req, negotiated.protocol);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws, socket, negotiated.encoding));
+  }
+
+  private onOpen(ws: WebSocket, raw: Duplex, encoding: Encoding): void {
+    const connection = new WsConnection(ws, raw, encoding, this, sendBufferHardCap(this.options.sendBufferBytes));
+    this.connections.add(connection);
+    const heard = () => connection.heard();
+    ws.on('ping', heard);
+    ws.on('pong', heard);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      connection.heard();
+      if (connection.closed) return;
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
+      // Frames between the limit and the hard limit get the documented close, as on uWS.
+      if (bytes.byteLength > this.options.maxFrameBytes) {
+        return connection.close(CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
+      }
+      connection.session?.onMessage(bytes, isBinary);
+    });
+    ws.on('error', (error) => this.log.debug({ err: error, connection: connection.id }, 'WebSocket error'));
+    ws.on('close', (code: number, reason: Buffer) => connection.finish(code, reason.toString()));
+    connection.session = this.options.sessions(connection);
+  }
+
+  private async answer(request: Parameters<TransportOptions['http']>[0]): Promise<HttpResponse> {
+    return this.options.http(request).catch((error: unknown) => {
+      this.log.error({ err: error }, 'HTTP handler failed');
+      return { status: 500, body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) };
+    });
+  }
+
+  private async shutdown(code: number, reason: string): Promise<void> {
+    this.stopListening();
+    this.sweeper.stop();
+    this.heartbeat.stop();
+    const open = [...this.connections];
+    for (const connection of open) connection.close(code, reason);
+    // Give clients a moment to answer the close frame, so that it reaches them before we exit.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    await Promise.race([Promise.all(open.map((connection) => connection.socketClosed())), grace]);
+    clearTimeout(timer);
+    for (const connection of open) connection.terminate(ABNORMAL_CLOSURE, reason);
+    this.server.closeAllConnections();
+  }
+}
