@@ -40,7 +40,8 @@ export const ConfigSchema = z.object({
   /** Bytes that may wait in one socket's send buffer before it is closed as a slow consumer. */
   SEND_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   /** Seconds of silence after which the server pings; a client silent for twice that is closed. */
-  HEARTBEAT_SECONDS: int(4, 3600).default(16),
+  // uWS accepts an idle timeout (twice this) of 8 to 960 s, and aborts the process otherwise.
+  HEARTBEAT_SECONDS: int(4, 480).default(16),
   /** Seconds to wait for in-flight work during shutdown. */
   SHUTDOWN_GRACE_SECONDS: int(0, 600).default(10),
   /** Redis reconnect backoff: first delay and cap, in ms. */

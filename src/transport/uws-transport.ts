@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { readHttpBody, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
+import { heartbeatIdleSeconds } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { Connection, Session, Transport, TransportOptions } from './transport.js';
@@ -81,7 +82,9 @@ export class UwsTransport implements Transport {
       // A hard cap past the sweeper's limit: uWS drops the socket rather than buffer without bound.
       maxBackpressure: options.sendBufferBytes * 2,
       closeOnBackpressureLimit: 1,
-      idleTimeout: options.heartbeatSeconds,
+      // uWS pings a client silent for half of idleTimeout and drops it after all of it:
+      // a ping after heartbeatSeconds, a drop after twice that, as HEARTBEAT_SECONDS documents.
+      idleTimeout: heartbeatIdleSeconds(options.heartbeatSeconds),
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
         const negotiated = negotiateEncoding(req.getQuery('encoding'), req.getHeader('sec-websocket-protocol'));
