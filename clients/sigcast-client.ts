@@ -77,8 +77,12 @@ export class SigcastClient extends Emitter<ClientEvents> {
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
 
+  /**
+   * `url` is the /v1/ws endpoint, e.g. ws://127.0.0.1:8080/v1/ws, or a function asked before every
+   * (re)connect, so an app can fail over to another node.
+   */
   constructor(
-    readonly url: string,
+    private readonly url: string | (() => string),
     private readonly options: SigcastClientOptions = {},
   ) {
     super();
@@ -177,11 +181,12 @@ export class SigcastClient extends Emitter<ClientEvents> {
   }
 
   private connect(): void {
+    const url = typeof this.url === 'function' ? this.url() : this.url;
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketImpl(socketUrl(this.url, this.encoding));
+      socket = new this.WebSocketImpl(socketUrl(url, this.encoding));
     } catch (error) {
-      this.emit('error', new SigcastClientError('socket_error', `cannot open ${this.url}: ${describe(error)}`));
+      this.emit('error', new SigcastClientError('socket_error', `cannot open ${url}: ${describe(error)}`));
       return this.scheduleReconnect({ code: 1006, reason: 'connect failed' });
     }
     socket.binaryType = 'arraybuffer';
@@ -189,7 +194,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
     socket.addEventListener('message', (event) => this.socket === socket && this.onFrame(socket, decodeServerFrame(event.data, this.encoding)));
     socket.addEventListener('close', (event) => this.socket === socket && this.onSocketClosed(event.code, event.reason));
     socket.addEventListener('error', () => {
-      if (this.socket === socket && !this.closing) this.emit('error', new SigcastClientError('socket_error', `WebSocket error on ${this.url}`));
+      if (this.socket === socket && !this.closing) this.emit('error', new SigcastClientError('socket_error', `WebSocket error on ${url}`));
     });
   }
 
@@ -242,9 +247,10 @@ export class SigcastClient extends Emitter<ClientEvents> {
   private onError(frame: ErrorFrame): void {
     if (this.requests.answer(frame)) return;
     const error = new SigcastClientError(frame.code, frame.message, frame.details, frame.channel);
-    const channel = frame.channel;
-    const subscription = channel === undefined ? undefined : this.subscriptions.get(channel);
-    if (channel === undefined || !subscription || frame.id === undefined || subscription.requestId !== frame.id) return this.emit('error', error);
+    // By request id: an invalid subscribe frame is answered without its channel.
+    const found = frame.id === undefined ? undefined : [...this.subscriptions].find(([, candidate]) => candidate.requestId === frame.id);
+    if (!found) return this.emit('error', error);
+    const [channel, subscription] = found;
     if (TRANSIENT_SUBSCRIBE_ERRORS.has(frame.code)) {
       // The channel's history could not be read right now: ask again on this socket a bit later.
       subscription.requestId = undefined;
@@ -346,7 +352,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
 }
 
 /** Connects to a sigcast /v1/ws URL; the client reconnects by itself until close(). */
-export function connect(url: string, options: SigcastClientOptions = {}): SigcastClient {
+export function connect(url: string | (() => string), options: SigcastClientOptions = {}): SigcastClient {
   return new SigcastClient(url, options);
 }
 
