@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { readHttpBody, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
-import { heartbeatIdleSeconds } from './limits.js';
+import { frameHardLimit, heartbeatIdleSeconds } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { Connection, Session, Transport, TransportOptions } from './transport.js';
@@ -78,7 +78,9 @@ export class UwsTransport implements Transport {
       connection.close(CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
     });
     this.app.ws<SocketData>(options.wsPath, {
-      maxPayloadLength: options.maxFrameBytes,
+      // uWS drops an over-limit frame without a close frame (1006); frames up to the hard limit are
+      // read so that the message handler can close with the documented 1009 instead.
+      maxPayloadLength: frameHardLimit(options.maxFrameBytes),
       // A hard cap past the sweeper's limit: uWS drops the socket rather than buffer without bound.
       maxBackpressure: options.sendBufferBytes * 2,
       closeOnBackpressureLimit: 1,
@@ -110,7 +112,11 @@ export class UwsTransport implements Transport {
       },
       message: (socket, message, isBinary) => {
         const connection = socket.getUserData().connection;
-        if (connection && !connection.closed) connection.session.onMessage(message, isBinary);
+        if (!connection || connection.closed) return;
+        if (message.byteLength > options.maxFrameBytes) {
+          return connection.close(CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
+        }
+        connection.session.onMessage(message, isBinary);
       },
       close: (socket, code, message) => {
         const connection = socket.getUserData().connection;
