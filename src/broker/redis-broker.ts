@@ -30,8 +30,12 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   keyPrefix: string;
   historySize: number;
   historyTtlMs: number;
+  /** How often the subscriber connection is pinged to detect a silent one. @default 5000 */
+  subscriberPingMs?: number;
   logger?: BrokerLogger;
 }
+
+const DEFAULT_SUBSCRIBER_PING_MS = 5000;
 
 interface Subscription {
   channel: string;
@@ -60,6 +64,8 @@ export class RedisBroker implements Broker {
   private readonly resyncListeners: Array<() => void> = [];
   private readyWaiters: Waiter[] = [];
   private closing: Promise<void> | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+  private pinging = false;
 
   private commandUp = false;
   private subscriberUp = false;
@@ -77,6 +83,8 @@ export class RedisBroker implements Broker {
     this.watchCommandConnection();
     this.watchSubscriberConnection();
     this.subscriber.on('message', (live: string, message: string) => this.dispatch(live, message));
+    this.heartbeat = setInterval(() => void this.pingSubscriber(), options.subscriberPingMs ?? DEFAULT_SUBSCRIBER_PING_MS);
+    this.heartbeat.unref();
   }
 
   /** Resolves once both connections are ready and subscriptions are in place (tests, startup). */
@@ -172,6 +180,7 @@ export class RedisBroker implements Broker {
   }
 
   private async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
     this.subscriptions.clear();
     this.resyncListeners.length = 0;
     const waiters = this.readyWaiters;
@@ -233,6 +242,28 @@ export class RedisBroker implements Broker {
     if (this.closing) return;
     this.resyncPending = true;
     this.options.logger?.warn({ connection }, 'Redis connection lost; reconnecting');
+  }
+
+  /**
+   * A subscriber connection only receives, so a half-open TCP connection or a hung server would
+   * stop announcements silently and forever. A ping that times out drops the connection, which
+   * reconnects, re-subscribes and reports a resync like any other reconnect.
+   */
+  private async pingSubscriber(): Promise<void> {
+    if (this.closing || this.pinging || this.subscriber.status !== 'ready') return;
+    this.pinging = true;
+    try {
+      await this.subscriber.ping();
+    } catch (error) {
+      if (!this.closing && this.subscriber.status === 'ready') {
+        this.options.logger?.warn({ err: error }, 'Redis subscriber connection unresponsive; reconnecting');
+        // Not healthy from now on, although 'close' may take ioredis' disconnectTimeout to arrive.
+        this.subscriptionsInPlace = false;
+        this.subscriber.disconnect(true);
+      }
+    } finally {
+      this.pinging = false;
+    }
   }
 
   /** Subscribes again to every channel we serve (nothing on the first connect), then settles. */

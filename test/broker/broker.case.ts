@@ -417,6 +417,13 @@ export function describeBrokerContract(
         expect((await broker.health()).ok).toBe(false);
       });
 
+      test('ready resolves while open and rejects once closed', async () => {
+        const broker = await open();
+        await expect(broker.ready()).resolves.toBeUndefined();
+        await broker.close();
+        await expect(broker.ready()).rejects.toThrow();
+      });
+
       test('health is ok while open', async () => {
         const broker = await open();
         const health = await broker.health();

@@ -33,7 +33,7 @@ interface Opened {
 
 function openBroker(
   target: RedisServerHandle,
-  options: { historySize?: number; historyTtlMs?: number; commandTimeoutMs?: number } = {},
+  options: { historySize?: number; historyTtlMs?: number; commandTimeoutMs?: number; subscriberPingMs?: number } = {},
 ): Opened {
   // A key prefix per broker keeps tests independent on one server without flushing anything.
   const prefix = `t${++prefixes}`;
@@ -252,6 +252,26 @@ describe('RedisBroker on a real redis-server', () => {
     const retry = await broker.append('BTCUSDT', signals(2, 1));
     expect(retry.results[0]?.seq).toBe(2);
     expect((await broker.history('BTCUSDT', { limit: 10 })).headSeq).toBe(2);
+  });
+
+  test('a subscriber connection that stops answering is detected by its ping and re-established', async () => {
+    const own = await ownServer();
+    const { broker } = openBroker(own, { commandTimeoutMs: COMMAND_TIMEOUT_MS, subscriberPingMs: 100 });
+    await broker.ready();
+    const rec = recorder();
+    await broker.subscribe('BTCUSDT', rec.listener);
+    let resyncs = 0;
+    broker.onResync(() => (resyncs += 1));
+    own.pause();
+    try {
+      // The TCP connections stay open; only the ping notices.
+      await waitFor(async () => /subscriptions not in place/.test((await broker.health()).detail ?? ''), 5000, 'detection');
+    } finally {
+      own.resume();
+    }
+    await waitFor(() => resyncs === 1, 10_000, 'resync after the server answers again');
+    await broker.append('BTCUSDT', signals(1, 1));
+    await waitFor(() => rec.calls.length === 1, 5000, 'delivery after resync');
   });
 
   test('a killed subscriber connection: onResync fires after re-subscription, then live delivery works', async () => {
