@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { readHttpBody, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
-import { frameHardLimit, heartbeatIdleSeconds } from './limits.js';
+import { frameHardLimit, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { Connection, Session, Transport, TransportOptions } from './transport.js';
@@ -81,8 +81,10 @@ export class UwsTransport implements Transport {
       // uWS drops an over-limit frame without a close frame (1006); frames up to the hard limit are
       // read so that the message handler can close with the documented 1009 instead.
       maxPayloadLength: frameHardLimit(options.maxFrameBytes),
-      // A hard cap past the sweeper's limit: uWS drops the socket rather than buffer without bound.
-      maxBackpressure: options.sendBufferBytes * 2,
+      // A hard cap well past the sweeper's limit: uWS drops the socket rather than buffer without
+      // bound. At only 2x the limit a burst passed it within one sweep, so slow consumers were
+      // dropped with 1006, uncounted, instead of the documented 4008.
+      maxBackpressure: sendBufferHardCap(options.sendBufferBytes),
       closeOnBackpressureLimit: 1,
       // uWS pings a client silent for half of idleTimeout and drops it after all of it:
       // a ping after heartbeatSeconds, a drop after twice that, as HEARTBEAT_SECONDS documents.
