@@ -72,6 +72,20 @@ export function createRedisConnection(options: RedisConnectionOptions, connectio
   return new Redis(redisConnectionOptions(options, connectionName));
 }
 
+/** ioredis reports every failed reconnect attempt; log once per outage, not once per attempt. */
+export function logConnectionErrors(redis: Redis, connection: string, logger: BrokerLogger | undefined): void {
+  let reported = false;
+  redis.on('ready', () => {
+    reported = false;
+  });
+  // Listening also keeps ioredis from printing "Unhandled error event" to the console.
+  redis.on('error', (error: unknown) => {
+    if (reported || redis.status === 'end') return;
+    reported = true;
+    logger?.warn({ err: error, connection }, 'Redis connection error; retrying with backoff');
+  });
+}
+
 /** Redis replies that mean "not now" rather than "wrong": the store is unavailable for a while. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|OOM|NOREPLICAS)\b/;
 

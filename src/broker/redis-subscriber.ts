@@ -1,0 +1,155 @@
+import type { Redis } from 'ioredis';
+import type { LiveListener } from './broker.js';
+import { type BrokerLogger, toBrokerError } from './redis-connection.js';
+import { parseAnnouncement } from './redis-scripts.js';
+
+export interface RedisSubscriberOptions {
+  /** How often the connection is pinged to detect a silent one. */
+  pingMs: number;
+  logger?: BrokerLogger;
+  /** The subscriptions are (again) in place after a connect or reconnect. */
+  onInPlace(): void;
+  /** A connection that had been ready went down: announcements may have been missed. */
+  onLost(): void;
+}
+
+interface Subscription {
+  channel: string;
+  listener: LiveListener;
+}
+
+/**
+ * The live side of RedisBroker: one connection in subscriber mode, one 'message' handler that
+ * dispatches by pub/sub channel, and our own re-subscription after reconnects (ioredis'
+ * autoResubscribe is off because it gives no signal for when SUBSCRIBE is acknowledged again).
+ */
+export class RedisSubscriber {
+  /** Keyed by the pub/sub channel name, which is what messages arrive with. */
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private up = false;
+  private subscriptionsInPlace = false;
+  /** Bumped on every ready/close, so a stale re-subscription cannot mark itself done. */
+  private generation = 0;
+  private pinging = false;
+  private closed = false;
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly options: RedisSubscriberOptions,
+  ) {
+    connection.on('message', (live: string, message: string) => this.dispatch(live, message));
+    connection.on('ready', () => {
+      this.up = true;
+      void this.resubscribe(++this.generation);
+    });
+    connection.on('close', () => {
+      this.generation += 1;
+      this.subscriptionsInPlace = false;
+      if (!this.up) return; // a failed reconnect attempt, already known to be down
+      this.up = false;
+      if (!this.closed) this.options.onLost();
+    });
+    this.heartbeat = setInterval(() => void this.ping(), options.pingMs);
+    this.heartbeat.unref();
+  }
+
+  /** True once the connection is ready and every subscription is established on it. */
+  get inPlace(): boolean {
+    return this.subscriptionsInPlace;
+  }
+
+  get size(): number {
+    return this.subscriptions.size;
+  }
+
+  get status(): string {
+    return this.connection.status;
+  }
+
+  async subscribe(live: string, channel: string, listener: LiveListener): Promise<void> {
+    const previous = this.subscriptions.get(live);
+    const subscription: Subscription = { channel, listener };
+    this.subscriptions.set(live, subscription);
+    try {
+      // Resolves when Redis acknowledged SUBSCRIBE: from then on every announcement reaches us.
+      await this.connection.subscribe(live);
+    } catch (error) {
+      if (this.subscriptions.get(live) === subscription) {
+        if (previous) this.subscriptions.set(live, previous);
+        else this.subscriptions.delete(live);
+      }
+      throw toBrokerError(error, 'subscribe');
+    }
+  }
+
+  async unsubscribe(live: string): Promise<void> {
+    // Delivery stops here, whatever happens to the UNSUBSCRIBE below.
+    if (!this.subscriptions.delete(live) || this.closed) return;
+    try {
+      await this.connection.unsubscribe(live);
+    } catch (error) {
+      // A leftover Redis subscription is harmless (its messages are ignored) and ends with the
+      // connection; failing the caller would not make it go away sooner.
+      this.options.logger?.warn({ err: error, live }, 'Redis UNSUBSCRIBE failed; ignoring');
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.subscriptions.clear();
+  }
+
+  /** Subscribes again to every channel we serve (nothing on the first connect). */
+  private async resubscribe(generation: number): Promise<void> {
+    const lives = [...this.subscriptions.keys()];
+    try {
+      if (lives.length > 0) await this.connection.subscribe(...lives);
+    } catch (error) {
+      // The connection dropped again; its next 'ready' retries.
+      this.options.logger?.warn({ err: error }, 'Redis re-subscribe failed; waiting for the next reconnect');
+      return;
+    }
+    if (generation !== this.generation || this.closed) return;
+    this.subscriptionsInPlace = true;
+    this.options.onInPlace();
+  }
+
+  /**
+   * A subscriber connection only receives, so a half-open TCP connection or a hung server would
+   * stop announcements silently and forever. A ping that times out drops the connection, which
+   * reconnects, re-subscribes and reports a resync like any other reconnect.
+   */
+  private async ping(): Promise<void> {
+    if (this.closed || this.pinging || this.connection.status !== 'ready') return;
+    this.pinging = true;
+    try {
+      await this.connection.ping();
+    } catch (error) {
+      if (!this.closed && this.connection.status === 'ready') {
+        this.options.logger?.warn({ err: error }, 'Redis subscriber connection unresponsive; reconnecting');
+        // Not in place from now on, although 'close' may take ioredis' disconnectTimeout to arrive.
+        this.subscriptionsInPlace = false;
+        this.connection.disconnect(true);
+      }
+    } finally {
+      this.pinging = false;
+    }
+  }
+
+  private dispatch(live: string, message: string): void {
+    const subscription = this.subscriptions.get(live);
+    if (!subscription) return; // unsubscribed meanwhile
+    const entries = parseAnnouncement(message);
+    if (!entries) {
+      this.options.logger?.warn({ channel: subscription.channel }, 'malformed live announcement; ignoring');
+      return;
+    }
+    try {
+      subscription.listener(entries);
+    } catch (error) {
+      this.options.logger?.warn({ err: error, channel: subscription.channel }, 'live listener threw; ignoring');
+    }
+  }
+}
