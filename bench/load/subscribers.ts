@@ -129,7 +129,7 @@ export class SubscriberGroup {
     const report: SubscriberReport = {
       connections: this.subs.length - this.connectFailures,
       connectFailures: this.connectFailures,
-      subscriptions: 0, received: 0, lost: 0, duplicated: 0, announced: 0, incomplete: 0,
+      subscriptions: 0, received: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0,
       deliveries: this.deliveries,
       firstAt: this.firstAt,
       lastAt: this.lastAt,
@@ -146,6 +146,8 @@ export class SubscriberGroup {
       report.subscriptions += c.subscriptions;
       report.received += c.received;
       report.lost += c.lost;
+      report.undelivered += c.undelivered;
+      report.reordered += c.reordered;
       report.duplicated += c.duplicated;
       report.announced += c.announced;
       report.incomplete += c.incomplete;

@@ -1,29 +1,38 @@
 /**
- * Completeness accounting for one subscriber: per channel, the next seq it expects. O(1) per entry.
- * A seq above the expected one is a gap (entries lost); below it, a duplicate (or a reordering,
- * which sigcast's guarantees forbid just the same).
+ * Completeness accounting for one subscriber: per channel, which seqs arrived (a growable bitmap),
+ * so loss and duplicates are exact even when a system reorders; out-of-order arrivals are counted
+ * apart (sigcast promises order; peers with concurrent publishers may not keep it).
  */
 export interface ChannelState {
-  next: number;
+  /** First seq this subscriber should get. */
+  from: number;
+  /** Highest seq seen (from - 1 when none). */
+  max: number;
+  unique: number;
   received: number;
-  gaps: number;
   duplicates: number;
-  /** Entries the server said it could not deliver (sigcast `reset`); not silent loss. */
+  reordered: number;
+  /** Seqs the server said it could not deliver (sigcast `reset`): not silent loss. */
   announced: number;
+  bits: Uint8Array;
 }
 
 export interface Expected {
-  /** Last seq acknowledged to the publisher, per channel. */
+  /** Last seq acknowledged to the publishers, per channel. */
   [channel: string]: number;
 }
 
 export interface Completeness {
   subscriptions: number;
   received: number;
+  /** Missing seqs below the highest one received (holes). */
   lost: number;
+  /** Acknowledged seqs above the highest one received when the drain time was over. */
+  undelivered: number;
   duplicated: number;
+  reordered: number;
   announced: number;
-  /** Subscriptions that lost or duplicated at least one entry. */
+  /** Subscriptions that lost, missed or duplicated at least one entry. */
   incomplete: number;
 }
 
@@ -32,67 +41,81 @@ export class SeqTracker {
 
   /** Starts tracking `channel`: the first entry expected is `firstSeq`. */
   expect(channel: string, firstSeq: number): void {
-    const state = this.channels.get(channel);
-    if (state) state.next = Math.max(state.next, firstSeq);
-    else this.channels.set(channel, { next: firstSeq, received: 0, gaps: 0, duplicates: 0, announced: 0 });
+    if (!this.channels.has(channel)) {
+      this.channels.set(channel, { from: firstSeq, max: firstSeq - 1, unique: 0, received: 0, duplicates: 0, reordered: 0, announced: 0, bits: new Uint8Array(128) });
+    }
   }
 
   /** Returns false for a duplicate. */
   record(channel: string, seq: number): boolean {
     let state = this.channels.get(channel);
     if (!state) {
-      state = { next: 1, received: 0, gaps: 0, duplicates: 0, announced: 0 };
-      this.channels.set(channel, state);
+      this.expect(channel, 1);
+      state = this.channels.get(channel) as ChannelState;
     }
     state.received++;
-    if (seq === state.next) {
-      state.next++;
-      return true;
-    }
-    if (seq < state.next) {
+    const index = seq - state.from;
+    if (index < 0) {
       state.duplicates++;
       return false;
     }
-    state.gaps += seq - state.next;
-    state.next = seq + 1;
+    const byte = index >>> 3;
+    if (byte >= state.bits.length) {
+      const grown = new Uint8Array(Math.max(state.bits.length * 2, byte + 1));
+      grown.set(state.bits);
+      state.bits = grown;
+    }
+    const mask = 1 << (index & 7);
+    const current = state.bits[byte] ?? 0;
+    if (current & mask) {
+      state.duplicates++;
+      return false;
+    }
+    state.bits[byte] = current | mask;
+    state.unique++;
+    if (seq < state.max) state.reordered++;
+    else state.max = seq;
     return true;
   }
 
-  /** The server skipped `count` entries on purpose and said so. */
+  /** The server announced that entries before `fromSeq` will not come (sigcast `reset`). */
   announce(channel: string, fromSeq: number): void {
     const state = this.channels.get(channel);
-    if (!state || fromSeq <= state.next) return;
-    state.announced += fromSeq - state.next;
-    state.next = fromSeq;
+    if (!state || fromSeq <= state.max + 1) return;
+    state.announced += fromSeq - state.max - 1;
+    // The skipped range is accounted for (announced), so it is not counted as silent loss.
+    for (let seq = state.max + 1; seq < fromSeq; seq++) {
+      this.record(channel, seq);
+      state.received--;
+    }
   }
 
   /** Highest seq seen on `channel` (0 when none). */
   last(channel: string): number {
-    return (this.channels.get(channel)?.next ?? 1) - 1;
+    return this.channels.get(channel)?.max ?? 0;
   }
 
-  /** Loss counts the gaps plus the tail this subscriber never got up to the last acknowledged seq. */
   completeness(expected: Expected): Completeness {
-    const result: Completeness = { subscriptions: 0, received: 0, lost: 0, duplicated: 0, announced: 0, incomplete: 0 };
+    const result: Completeness = { subscriptions: 0, received: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0 };
     for (const [channel, state] of this.channels) {
-      const lastAcked = expected[channel] ?? 0;
-      const tail = Math.max(0, lastAcked - (state.next - 1));
-      const lost = state.gaps + tail;
+      const lastAcked = expected[channel] ?? state.max;
+      const undelivered = Math.max(0, lastAcked - state.max);
+      const lost = state.max - state.from + 1 - state.unique;
       result.subscriptions++;
       result.received += state.received;
       result.lost += lost;
+      result.undelivered += undelivered;
       result.duplicated += state.duplicates;
+      result.reordered += state.reordered;
       result.announced += state.announced;
-      if (lost > 0 || state.duplicates > 0) result.incomplete++;
+      if (lost > 0 || undelivered > 0 || state.duplicates > 0) result.incomplete++;
     }
     return result;
   }
 
   /** True when every tracked channel reached its last acknowledged seq. */
   caughtUp(expected: Expected): boolean {
-    for (const [channel, state] of this.channels) {
-      if (state.next - 1 < (expected[channel] ?? 0)) return false;
-    }
+    for (const [channel, state] of this.channels) if (state.max < (expected[channel] ?? 0)) return false;
     return true;
   }
 }

@@ -24,7 +24,7 @@ export function mergeLastSeq(reports: readonly PublisherReport[], into: Expected
 
 /** Adds the subscriber side of the workers' reports to `result`. */
 export function addSubscriberReports(result: JobResult, reports: readonly SubscriberReport[], goAt: number): Histogram {
-  const completeness = { subscriptions: 0, lost: 0, duplicated: 0, announced: 0, incomplete: 0 };
+  const completeness = { subscriptions: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0 };
   const closes: Record<string, number> = {};
   let deliveries = 0;
   let lastAt = 0;
@@ -35,6 +35,8 @@ export function addSubscriberReports(result: JobResult, reports: readonly Subscr
   for (const report of reports) {
     completeness.subscriptions += report.subscriptions;
     completeness.lost += report.lost;
+    completeness.undelivered += report.undelivered;
+    completeness.reordered += report.reordered;
     completeness.duplicated += report.duplicated;
     completeness.announced += report.announced;
     completeness.incomplete += report.incomplete;

@@ -66,7 +66,8 @@ export interface JobResult {
   cpu?: { serverMs: number; redisMs: number; usPerDelivery?: number; usPerSignal?: number; loadMs: number };
   rss?: { startBytes: number; peakBytes: number; endBytes: number; perConnectionBytes?: number };
   connections?: { opened: number; failed: number };
-  completeness?: { subscriptions: number; lost: number; duplicated: number; announced: number; incomplete: number };
+  /** lost: holes; undelivered: acknowledged but not received when the drain time ran out. */
+  completeness?: { subscriptions: number; lost: number; undelivered: number; duplicated: number; reordered: number; announced: number; incomplete: number };
   closes?: Record<string, number>;
   resumes?: number;
   redisCommands?: Record<string, number>;
