@@ -57,7 +57,7 @@ export function redisConnectionOptions(options: RedisConnectionOptions, connecti
     connectionName,
     // Reject at once while disconnected instead of queueing.
     enableOfflineQueue: false,
-    // Commands in flight when the connection drops are rejected on the first reconnect attempt...
+    // Commands in flight when the connection drops are rejected at once (no retry on reconnect)...
     maxRetriesPerRequest: 0,
     // ...and never re-sent later behind the caller's back (the caller already got an error).
     autoResendUnfulfilledCommands: false,
