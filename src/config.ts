@@ -20,11 +20,6 @@ export const ConfigSchema = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .refine((value) => URL.canParse(value), 'must be a valid URL')
     .optional(),
-  /** Comma-separated host:port list of Redis Cluster seed nodes; selects Cluster mode. */
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be a comma-separated list of host:port')
-    .optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,32}$/).default('sc'),
   HISTORY_SIZE: int(1, 100_000).default(1000),
   HISTORY_TTL_SECONDS: int(1, 365 * 24 * 3600).default(24 * 3600),
