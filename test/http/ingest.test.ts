@@ -18,7 +18,8 @@ describe('POST /v1/signals', () => {
     await redis?.stop();
   });
 
-  const history = async (channel: string) => (await fetch(`${node.baseUrl}/v1/channels/${channel}/history`)).json();
+  const history = async (channel: string) =>
+    (await (await fetch(`${node.baseUrl}/v1/channels/${channel}/history`)).json()) as { entries: Array<{ seq: number }>; headSeq: number };
 
   it('stores a batch and answers each entry in request order', async () => {
     const answer = await postSignals(node.baseUrl, [signal('H.A'), signal('H.B', { id: 'b-1' }), signal('H.A', { channels: ['H.A', 'H.ALL'] })]);
@@ -78,11 +79,11 @@ describe('POST /v1/signals', () => {
   it('answers unknown routes, wrong methods and bad history queries clearly', async () => {
     const missing = await fetch(`${node.baseUrl}/v2/nothing`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('not_found');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
     const wrongMethod = await fetch(`${node.baseUrl}/v1/signals`);
     expect(wrongMethod.status).toBe(405);
     const badChannel = await fetch(`${node.baseUrl}/v1/channels/${encodeURIComponent('a{b}')}/history`);
-    expect((await badChannel.json()).error.code).toBe('invalid_channel');
+    expect(((await badChannel.json()) as { error: { code: string } }).error.code).toBe('invalid_channel');
   });
 
   it('answers 503 with Retry-After while Redis is down, never 2xx, and recovers', async () => {
