@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
@@ -58,9 +59,15 @@ export class TestClient {
     });
   }
 
-  static async connect(wsUrl: string, options: { encoding?: 'json' | 'msgpack'; autoPong?: boolean } = {}): Promise<TestClient> {
+  /** `subprotocol` negotiates the encoding with Sec-WebSocket-Protocol instead of `?encoding=`. */
+  static async connect(
+    wsUrl: string,
+    options: { encoding?: 'json' | 'msgpack'; autoPong?: boolean; subprotocol?: string } = {},
+  ): Promise<TestClient> {
     const encoding = options.encoding ?? 'json';
-    const socket = new WebSocket(`${wsUrl}?encoding=${encoding}`, { autoPong: options.autoPong ?? true });
+    const socket = options.subprotocol
+      ? new WebSocket(wsUrl, [options.subprotocol], { autoPong: options.autoPong ?? true })
+      : new WebSocket(`${wsUrl}?encoding=${encoding}`, { autoPong: options.autoPong ?? true });
     const client = new TestClient(socket, encoding);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -72,6 +79,38 @@ export class TestClient {
 
   send(frame: object): void {
     this.socket.send(this.encoding === 'json' ? JSON.stringify(frame) : packr.pack(frame));
+  }
+
+  /** Sends bytes as they are: a text frame for a string, a binary frame otherwise. */
+  sendRaw(data: string | Uint8Array): void {
+    this.socket.send(data, { binary: typeof data !== 'string' });
+  }
+
+  /** Sends a frame carrying `id` and waits for the answer with that id (ack, pong, error, ...). */
+  async request(frame: { id: string | number } & Record<string, unknown>, timeoutMs = 5000): Promise<ServerFrame> {
+    const already = this.frames.length;
+    this.send(frame);
+    let found: ServerFrame | undefined;
+    await waitFor(
+      () => (found = this.frames.slice(already).find((f) => 'id' in f && f.id === frame.id)) !== undefined,
+      timeoutMs,
+      `the answer to request ${String(frame.id)}`,
+    );
+    return found!;
+  }
+
+  /** Stops reading from the TCP socket (a consumer that stopped reading), and starts again. */
+  pauseReading(): void {
+    (this.socket as unknown as { _socket: Duplex })._socket.pause();
+  }
+
+  resumeReading(): void {
+    (this.socket as unknown as { _socket: Duplex })._socket.resume();
+  }
+
+  async waitForClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    await waitFor(() => this.closeCode !== undefined, timeoutMs, 'the socket to close');
+    return { code: this.closeCode!, reason: this.closeReason };
   }
 
   /** Entries received for a channel (replayed and live), in arrival order. */
