@@ -48,6 +48,12 @@ async function main(): Promise<void> {
   const unavailable = new Map(args.systems.map((name) => [name, SYSTEM_DEFS[name].unavailable()]));
   for (const [name, reason] of unavailable) if (reason) log(`skipping ${name}: ${reason}`);
 
+  // Say so if the process ever ends before the report is written (it must not, silently).
+  let finished = false;
+  process.on('exit', (code) => {
+    if (!finished) console.error(`bench exited (code ${code}) before writing its report`);
+  });
+  const keepAlive = setInterval(() => {}, 60_000);
   const pool = new WorkerPool(4);
   const results: JobResult[] = [];
   const started = Date.now();
@@ -80,6 +86,8 @@ async function main(): Promise<void> {
     seconds: Math.round((Date.now() - started) / 1000),
     results,
   });
+  finished = true;
+  clearInterval(keepAlive);
   log(`done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.join(', ')}`);
   const incomplete = results.some((r) => r.status === 'ok' && r.system === 'sigcast' && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
   process.exitCode = results.some((r) => r.status === 'failed') || incomplete ? 1 : 0;
@@ -94,7 +102,7 @@ function oneLine(r: JobResult): string {
     r.cpu?.usPerDelivery !== undefined ? `cpu ${r.cpu.usPerDelivery} us/delivery` : '',
     r.rss?.perConnectionBytes !== undefined ? `rss/conn ${r.rss.perConnectionBytes} B` : '',
     r.replay ? `replayed ${r.replay.complete}/${r.replay.expected} max ${r.replay.done?.max ?? '-'} ms` : '',
-    `lost ${r.completeness?.lost ?? 0} dup ${r.completeness?.duplicated ?? 0}`,
+    `lost ${r.completeness?.lost ?? 0} undelivered ${r.completeness?.undelivered ?? 0} dup ${r.completeness?.duplicated ?? 0}`,
     r.closes && Object.keys(r.closes).length ? `closes ${JSON.stringify(r.closes)}` : '',
     r.redisCommandsTotal !== undefined ? `redis ${r.redisCommandsTotal} cmds` : '',
     r.errors?.length ? `errors: ${r.errors.slice(0, 2).join(' | ')}` : '',

@@ -39,6 +39,8 @@ export interface ClientEvents {
   onReset?(channel: string, skipped: number): void;
   /** The client reconnected and resumed (sigcast after a slow-consumer close). */
   onResume?(): void;
+  /** The server sent an error the client cannot attach to a request. */
+  onError?(message: string): void;
 }
 
 export interface BenchClient {

@@ -7,6 +7,7 @@
 export const KEY = {
   channel: Buffer.from('"channel":"'),
   seq: Buffer.from('"seq":'),
+  epoch: Buffer.from('"epoch":"'),
   n: Buffer.from('"n":'),
   sent: Buffer.from('"sent":'),
   /** Inside Pusher's string-encoded `data`. */

@@ -21,7 +21,7 @@ interface PusherFrame {
  * (batch_events), as Pusher users do. Pusher carries event data as a string, hence two parses.
  */
 export function pusherClient(options: ClientOptions, events: ClientEvents): BenchClient {
-  const poster = createPoster(options.http, 4);
+  const poster = createPoster(options.http, 16);
   const subscribed = new Map<string, () => void>();
   let conn: WsConn | undefined;
   let established: (() => void) | undefined;

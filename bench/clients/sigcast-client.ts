@@ -31,40 +31,50 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
   const acks = new Pending<AckedEntry[]>();
   const live = new Map<string, () => void>();
   const positions = new Map<string, { seq: number; epoch: string; live: boolean }>();
-  const poster = options.publishVia === 'http' ? createPoster(options.http, 4) : undefined;
+  const poster = options.publishVia === 'http' ? createPoster(options.http, 16) : undefined;
   let conn: WsConn | undefined;
   let closing = false;
 
   const encode = (frame: object): string | Uint8Array => (binary ? pack(frame) : JSON.stringify(frame));
   const decode = (data: Buffer): ServerFrame => (binary ? (unpack(data) as ServerFrame) : (JSON.parse(data.toString('utf8')) as ServerFrame));
 
-  const onEntry = (channel: string, seq: number, sent: number): void => {
+  const onEntry = (channel: string, seq: number, sent: number, epoch: () => string): void => {
     const position = positions.get(channel);
-    if (position) position.seq = seq;
+    if (position) {
+      position.seq = seq;
+      // A live-only subscription to an empty channel learns its epoch from the first entry.
+      if (!position.epoch) position.epoch = epoch();
+    }
     events.onEntry({ channel, seq, sent, replay: !(position?.live ?? false) });
   };
 
   const onMessage = (data: Buffer): void => {
     // Entry frames (nearly all traffic) are read without a full parse; the rest are decoded.
     if (!binary && data.indexOf(KEY.typeEntry) >= 0) {
-      onEntry(stringAfter(data, KEY.channel), numberAfter(data, KEY.seq), numberAfter(data, KEY.sent));
+      onEntry(stringAfter(data, KEY.channel), numberAfter(data, KEY.seq), numberAfter(data, KEY.sent), () => stringAfter(data, KEY.epoch));
       return;
     }
     const frame = decode(data);
     const channel = frame.channel ?? '';
     switch (frame.type) {
       case 'entry':
-        onEntry(channel, frame.seq ?? 0, frame.signal?.meta?.sent ?? 0);
+        onEntry(channel, frame.seq ?? 0, frame.signal?.meta?.sent ?? 0, () => frame.epoch ?? '');
         break;
       case 'subscribed':
         positions.set(channel, { seq: positions.get(channel)?.seq ?? 0, epoch: frame.epoch ?? '', live: false });
         break;
-      case 'reset':
+      case 'reset': {
+        const position = positions.get(channel);
+        if (position && frame.epoch) position.epoch = frame.epoch;
         events.onReset?.(channel, frame.fromSeq ?? 0);
         break;
+      }
       case 'live': {
         const position = positions.get(channel);
-        if (position) position.live = true;
+        if (position) {
+          position.live = true;
+          if (frame.epoch) position.epoch = frame.epoch;
+        }
         live.get(channel)?.();
         live.delete(channel);
         break;
@@ -74,6 +84,7 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
         break;
       case 'error':
         if (frame.id !== undefined) acks.reject(Number(frame.id), new Error(`${frame.code}: ${frame.message}`));
+        else events.onError?.(`${frame.code}: ${frame.message}${frame.channel ? ` (${frame.channel})` : ''}`);
         break;
     }
   };
@@ -105,7 +116,8 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
         );
         events.onResume?.();
         return;
-      } catch {
+      } catch (error) {
+        events.onError?.(`resume attempt ${attempt + 1}: ${error instanceof Error ? error.message : String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
       }
     }

@@ -16,7 +16,7 @@ export function wsIoredisClient(options: ClientOptions, events: ClientEvents): B
   const acks = new Pending<undefined>();
   const subscribed = new Map<string, () => void>();
   const replaying = new Set<string>();
-  const poster = options.publishVia === 'http' ? createPoster(options.http, 4) : undefined;
+  const poster = options.publishVia === 'http' ? createPoster(options.http, 16) : undefined;
   let conn: WsConn | undefined;
 
   const onMessage = (data: Buffer): void => {

@@ -22,7 +22,8 @@ export class WorkerHandle {
       if (at >= 0) this.waiters.splice(at, 1)[0]?.resolve(message);
       else this.listener?.(message);
     });
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
+      if (code !== 0) console.error(`load worker ${index} exited (code ${code}, signal ${signal})`);
       for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`load worker ${index} exited (${code})`));
     });
   }

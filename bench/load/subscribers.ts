@@ -85,6 +85,9 @@ export class SubscriberGroup {
       onResume: () => {
         this.resumes++;
       },
+      onError: (message) => {
+        if (this.errors.length < 5) this.errors.push(message);
+      },
     });
     this.subs.push({ client, tracker, channels });
     await client.connect();

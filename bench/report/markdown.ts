@@ -14,7 +14,8 @@ function row(r: JobResult): string {
     r.rss?.perConnectionBytes !== undefined ? `${(r.rss.perConnectionBytes / 1024).toFixed(1)} KiB/conn` : '',
     r.replay ? `replay ${r.replay.complete}/${r.replay.expected}, slowest ${r.replay.done?.max ?? '-'} ms` : '',
     r.connections?.failed ? `${r.connections.failed} connects failed` : '',
-    c?.announced ? `${c.announced} announced (reset)` : '',
+    c?.announced ? `${c.announced} skipped and announced (reset)` : '',
+    c?.reordered ? `${c.reordered} out of order` : '',
     r.resumes ? `${r.resumes} resumes` : '',
   ].filter(Boolean).join('; ');
   return [
@@ -27,7 +28,7 @@ function row(r: JobResult): string {
     r.cpu?.usPerDelivery ?? '',
     r.cpu ? `${r.cpu.serverMs} / ${r.cpu.redisMs} / ${r.cpu.loadMs}` : '',
     `${mb(r.rss?.peakBytes)}`,
-    c ? `${c.lost} / ${c.duplicated}` : '',
+    c ? `${c.lost} / ${c.undelivered} / ${c.duplicated}` : '',
     closes,
     r.redisCommandsTotal !== undefined ? `${num(r.redisCommandsTotal)}${r.redisCommandsPerSubscriber !== undefined ? ` (${r.redisCommandsPerSubscriber}/sub)` : ''}` : '',
     extra,
@@ -41,7 +42,7 @@ export function renderMarkdown(run: RunFile): string {
   lines.push(`Machine: ${run.machine.cpus} x ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB, Node ${run.machine.node}, ${run.machine.platform}`);
   lines.push(`sigcast: transport ${run.params.transport}, encoding ${run.params.encoding}, broker ${run.params.broker}`);
   lines.push('');
-  lines.push('| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | CPU ms server / redis / load | server RSS peak MB | lost / dup | closes | Redis cmds | notes |');
+  lines.push('| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | CPU ms server / redis / load | server RSS peak MB | lost / undelivered / dup | closes | Redis cmds | notes |');
   lines.push('|---|---|--:|--:|---|--:|---|--:|---|---|---|---|');
   for (const r of run.results) lines.push(row(r));
   lines.push('');

@@ -21,7 +21,8 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
     const s = fanout.deliveriesPerSec;
     if (raw?.deliveriesPerSec) {
       const ratio = s / raw.deliveriesPerSec;
-      verdicts.push({ scenario: 'fanout', target: 'deliveries/s >= 0.9 x raw uWS', met: ratio >= 0.9, detail: `${s}/s vs ${raw.deliveriesPerSec}/s = ${ratio.toFixed(2)} x` });
+      const cpu = `server CPU ${fanout.cpu?.usPerDelivery} vs ${raw.cpu?.usPerDelivery} us/delivery`;
+      verdicts.push({ scenario: 'fanout', target: 'deliveries/s >= 0.9 x raw uWS', met: ratio >= 0.9, detail: `${s}/s vs ${raw.deliveriesPerSec}/s = ${ratio.toFixed(2)} x (${cpu})` });
     }
     for (const peer of ['ws-ioredis', 'socketio', 'soketi'] as const) {
       const other = find(results, 'fanout', peer);
@@ -30,7 +31,7 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
         continue;
       }
       const ratio = s / other.deliveriesPerSec;
-      verdicts.push({ scenario: 'fanout', target: `deliveries/s >= 5 x ${peer}`, met: ratio >= 5, detail: `${s}/s vs ${other.deliveriesPerSec}/s = ${ratio.toFixed(2)} x` });
+      verdicts.push({ scenario: 'fanout', target: `deliveries/s >= 5 x ${peer}`, met: ratio >= 5, detail: `${s}/s vs ${other.deliveriesPerSec}/s = ${ratio.toFixed(2)} x (server CPU ${fanout.cpu?.usPerDelivery} vs ${other.cpu?.usPerDelivery} us/delivery)` });
     }
   }
   const ingest = find(results, 'ingest', 'sigcast');
@@ -69,8 +70,8 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
     verdicts.push({
       scenario: 'cross-node',
       target: 'no silent loss when node B falls behind',
-      met: c.lost === 0 && c.duplicated === 0,
-      detail: `silent loss ${c.lost}, duplicates ${c.duplicated}, announced by reset ${c.announced}, closes ${JSON.stringify(cross.closes ?? {})}, resumes ${cross.resumes ?? 0}, node B metrics ${JSON.stringify(cross.metricsDelta ?? {})}`,
+      met: c.lost === 0 && c.undelivered === 0 && c.duplicated === 0,
+      detail: `silent loss ${c.lost}, undelivered at the end ${c.undelivered}, duplicates ${c.duplicated}, announced by reset ${c.announced}, closes ${JSON.stringify(cross.closes ?? {})}, resumes ${cross.resumes ?? 0}, node B metrics ${JSON.stringify(cross.metricsDelta ?? {})}`,
     });
   }
   return verdicts;

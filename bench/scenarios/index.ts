@@ -114,17 +114,19 @@ export const SCENARIOS: ScenarioDef[] = [
   },
   {
     name: 'cross-node',
-    description: 'publish to node A, subscribers on node B, one Redis; publisher unbounded, 2% of subscribers stall 1.5 s (256 KiB send buffers)',
+    description: 'publish to node A, subscribers on node B, one Redis; publisher unbounded, 2% of subscribers stop reading for 3/4 of the run (64 KiB send buffers)',
     notApplicable: needsRedis,
     plan(system, params) {
       const plan = base('cross-node', system, params, params.quick ? 100 : 500);
+      const duration = params.durationS !== undefined ? params.durationS * 1000 : params.quick ? 4000 : 10_000;
       plan.nodes = 2;
       plan.redis = true;
-      plan.subs = { ...plan.subs, channels: ['XNODE'], stallers: Math.max(1, Math.round((params.subscribers ?? plan.subscribers) / 50)), stallMs: 1500 };
-      plan.sendBufferBytes = 256 * 1024;
+      const stallers = Math.max(1, Math.round(plan.subscribers / 50));
+      plan.subs = { ...plan.subs, channels: ['XNODE'], stallers, stallMs: Math.round(duration * 0.75) };
+      plan.sendBufferBytes = 64 * 1024;
       plan.resume = true;
-      plan.pubs = { publishers: [{ channels: ['XNODE'] }], batch: 10, window: 8, durationMs: durationMs(params) };
-      plan.summary = `${plan.subscribers} subscribers on node B (${plan.subs.stallers} stall 1.5 s), publisher on node A: batches of 10, 8 in flight, no lag bound`;
+      plan.pubs = { publishers: [{ channels: ['XNODE'] }], batch: 10, window: 8, durationMs: duration };
+      plan.summary = `${plan.subscribers} subscribers on node B (${stallers} stop reading for ${plan.subs.stallMs / 1000} s), publisher on node A: batches of 10, 8 in flight, no lag bound`;
       return plan;
     },
   },
