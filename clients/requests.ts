@@ -1,9 +1,9 @@
-import type { AckFrame, ClientFrame, ErrorFrame } from '../src/protocol/frames.js';
+import type { AckFrame, ClientFrame, ErrorFrame, ServerFrame } from '../src/protocol/frames.js';
 import { SigcastClientError } from './events.js';
 import type { WebSocketLike } from './wire.js';
 
 /** A frame that answers a request: `ack` (publish), `pong` (ping) or `error`. */
-export type Answer = AckFrame | { type: 'pong'; id?: string | number; ts: number } | ErrorFrame;
+export type Answer = AckFrame | Extract<ServerFrame, { type: 'pong' }> | ErrorFrame;
 
 interface Pending {
   readonly frame: ClientFrame;

@@ -2,11 +2,13 @@ import type { AckFrame, ClientFrame, ErrorFrame, LiveFrame, ResetFrame, ServerFr
 import type { Entry, PublishItem } from '../src/signal/schema.js';
 import { backoffDelay } from './backoff.js';
 import { Emitter, SigcastClientError } from './events.js';
-import { PositionTracker, type Position, type StartPosition } from './position-tracker.js';
-import { PendingRequests, type Answer } from './requests.js';
+import type { Position, StartPosition } from './position-tracker.js';
+import { PendingRequests } from './requests.js';
+import { Subscriptions, type SubscribeOptions } from './subscriptions.js';
+import { now, Watchdog } from './watchdog.js';
 import { CLOSED, decodeServerFrame, encodeClientFrame, socketUrl, type Encoding, type WebSocketConstructor, type WebSocketLike } from './wire.js';
 
-export type { Entry, LiveFrame, Position, PublishItem, ResetFrame, StartPosition, WebSocketConstructor, WebSocketLike, WelcomeFrame };
+export type { Entry, LiveFrame, Position, PublishItem, ResetFrame, StartPosition, SubscribeOptions, WebSocketConstructor, WebSocketLike, WelcomeFrame };
 export { SigcastClientError } from './events.js';
 export type AckEntry = AckFrame['entries'][number];
 
@@ -19,15 +21,6 @@ export interface SigcastClientOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
   /** How long publish() and ping() wait for their answer (including for a connection). Default 10 s. */
   requestTimeoutMs?: number;
-}
-
-export interface SubscribeOptions extends StartPosition {
-  /** The position could not be honoured, or the channel's history was lost: see docs/protocol.md. */
-  onReset?: (reset: ResetFrame) => void;
-  /** The replay is done; entries from now on are live. Called again after every re-subscribe. */
-  onLive?: (live: LiveFrame) => void;
-  /** The server refused the subscription (e.g. invalid_channel); it is then dropped. */
-  onError?: (error: SigcastClientError) => void;
 }
 
 /** `reconnectInMs` is set when the client will reconnect by itself. */
@@ -44,18 +37,8 @@ type ClientEvents = {
   reset: [reset: ResetFrame];
 };
 
-interface Subscription {
-  readonly tracker: PositionTracker;
-  readonly onEntry: (entry: Entry) => void;
-  readonly options: SubscribeOptions;
-  /** Id of the subscribe frame sent on the current socket; frames of the channel count only after its `subscribed`. */
-  requestId: string | undefined;
-  joined: boolean;
-}
-
 /** Close code the client uses when the server went silent past its heartbeat (a half-open connection). */
 export const CLIENT_HEARTBEAT_CLOSE = 4000;
-const TRANSIENT_SUBSCRIBE_ERRORS = new Set(['unavailable', 'shutting_down', 'internal']);
 
 /**
  * A sigcast /v1 client for Node and browsers. It keeps every subscription's position and, after
@@ -65,15 +48,13 @@ const TRANSIENT_SUBSCRIBE_ERRORS = new Set(['unavailable', 'shutting_down', 'int
 export class SigcastClient extends Emitter<ClientEvents> {
   readonly encoding: Encoding;
   private readonly WebSocketImpl: WebSocketConstructor;
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptions = new Subscriptions((what, fn) => this.callApp(what, fn));
   private readonly requests = new PendingRequests();
+  private readonly watchdog = new Watchdog();
   private socket: WebSocketLike | undefined;
   private welcome: WelcomeFrame | undefined;
   private attempt = 0;
-  private nextSubscribeId = 1;
-  private lastFrameAt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private watchdog: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
 
@@ -87,8 +68,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
   ) {
     super();
     this.encoding = options.encoding ?? 'json';
-    const globalWebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    const impl = options.WebSocket ?? globalWebSocket;
+    const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!impl) throw new Error('no global WebSocket: pass the `ws` package as options.WebSocket');
     this.WebSocketImpl = impl;
     this.connect();
@@ -102,14 +82,14 @@ export class SigcastClient extends Emitter<ClientEvents> {
   /** Resolves with the welcome frame once connected (at once if already). */
   opened(): Promise<WelcomeFrame> {
     if (this.welcome) return Promise.resolve(this.welcome);
-    if (this.closing) return Promise.reject(new SigcastClientError('client_closed', 'the client was closed'));
+    if (this.closing) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
       const offOpen = this.on('open', (welcome) => (offOpen(), offClose(), resolve(welcome)));
       const offClose = this.on('close', (info) => {
         if (info.reconnectInMs !== undefined) return;
         offOpen();
         offClose();
-        reject(new SigcastClientError('client_closed', `closed (${info.code} ${info.reason})`));
+        reject(closedError());
       });
     });
   }
@@ -119,21 +99,19 @@ export class SigcastClient extends Emitter<ClientEvents> {
    * neither is given). Returns the function that unsubscribes. One subscription per channel.
    */
   subscribe(channel: string, options: SubscribeOptions, onEntry: (entry: Entry) => void): () => void {
-    if (this.closing) throw new SigcastClientError('client_closed', 'the client was closed');
-    if (this.subscriptions.has(channel)) throw new Error(`already subscribed to ${channel}`);
-    const subscription: Subscription = { tracker: new PositionTracker(options), onEntry, options, requestId: undefined, joined: false };
-    this.subscriptions.set(channel, subscription);
-    if (this.welcome) this.sendSubscribe(channel, subscription);
+    if (this.closing) throw closedError();
+    const remove = this.subscriptions.add(channel, options, onEntry);
+    const frame = this.welcome ? this.subscriptions.pendingFrame(channel) : undefined;
+    if (frame) this.send(frame);
     return () => {
-      if (this.subscriptions.get(channel) !== subscription) return;
-      this.subscriptions.delete(channel);
-      if (this.welcome && subscription.requestId !== undefined) this.send({ op: 'unsubscribe', channel });
+      const frame = remove();
+      if (frame && this.welcome) this.send(frame);
     };
   }
 
   /** The last seq delivered to the app on a channel, with its epoch. */
   position(channel: string): Position | undefined {
-    return this.subscriptions.get(channel)?.tracker.position;
+    return this.subscriptions.position(channel);
   }
 
   /**
@@ -142,7 +120,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
    * `connection_closed` when the socket closed first: retry then, with signal ids to stay idempotent.
    */
   publish(signals: PublishItem | readonly PublishItem[]): Promise<AckEntry[]> {
-    if (this.closing) return Promise.reject(new SigcastClientError('client_closed', 'the client was closed'));
+    if (this.closing) return Promise.reject(closedError());
     const body = Array.isArray(signals) ? [...(signals as readonly PublishItem[])] : (signals as PublishItem);
     const { promise } = this.requests.add('p', (id) => ({ op: 'publish', id, signals: body }), (frame) => (frame.type === 'ack' ? frame.entries : []), this.timeoutMs);
     this.flushRequests();
@@ -162,7 +140,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       clearTimeout(this.reconnectTimer);
-      this.requests.failAll(new SigcastClientError('client_closed', 'the client was closed'));
+      this.requests.failAll(closedError());
       const socket = this.socket;
       if (!socket || socket.readyState === CLOSED) return resolve();
       this.resolveClosed = resolve;
@@ -191,77 +169,69 @@ export class SigcastClient extends Emitter<ClientEvents> {
     }
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
-    socket.addEventListener('message', (event) => this.socket === socket && this.onFrame(socket, decodeServerFrame(event.data, this.encoding)));
+    // Events of a socket the client already gave up on (see the watchdog) are ignored.
+    socket.addEventListener('message', (event) => this.socket === socket && this.onFrame(decodeServerFrame(event.data, this.encoding)));
     socket.addEventListener('close', (event) => this.socket === socket && this.onSocketClosed(event.code, event.reason));
     socket.addEventListener('error', () => {
       if (this.socket === socket && !this.closing) this.emit('error', new SigcastClientError('socket_error', `WebSocket error on ${url}`));
     });
   }
 
-  private onFrame(socket: WebSocketLike, frame: ServerFrame | undefined): void {
-    this.lastFrameAt = now();
+  private onFrame(frame: ServerFrame | undefined): void {
+    this.watchdog.heard();
     if (!frame) return this.emit('error', new SigcastClientError('bad_frame', 'the server sent a frame that is not a protocol frame'));
     switch (frame.type) {
       case 'welcome':
-        return this.onWelcome(socket, frame);
-      case 'subscribed': {
-        const subscription = this.subscriptions.get(frame.channel);
-        if (!subscription || subscription.requestId !== frame.id) return;
-        subscription.joined = true;
-        return subscription.tracker.onSubscribed(frame);
-      }
-      case 'reset': {
-        const subscription = this.joined(frame.channel);
-        if (!subscription) return;
-        subscription.tracker.onReset(frame);
-        this.callApp('reset', () => subscription.options.onReset?.(frame));
-        return this.emit('reset', frame);
-      }
-      case 'entry': {
-        const subscription = this.joined(frame.channel);
-        if (subscription?.tracker.accept(frame)) this.callApp('entry', () => subscription.onEntry(frame));
+        return this.onWelcome(frame);
+      case 'subscribed':
+        return this.subscriptions.onSubscribed(frame);
+      case 'reset':
+        if (this.subscriptions.onReset(frame)) this.emit('reset', frame);
         return;
-      }
+      case 'entry':
+        return this.subscriptions.onEntry(frame);
       case 'live':
-        return this.callApp('live', () => this.joined(frame.channel)?.options.onLive?.(frame));
-      case 'unsubscribed':
-        return;
+        return this.subscriptions.onLive(frame);
       case 'ack':
       case 'pong':
-        this.requests.answer(frame as Answer);
+        this.requests.answer(frame);
         return;
       case 'error':
         return this.onError(frame);
+      case 'unsubscribed':
+        return;
     }
   }
 
-  private onWelcome(socket: WebSocketLike, welcome: WelcomeFrame): void {
+  private onWelcome(welcome: WelcomeFrame): void {
     this.welcome = welcome;
     this.attempt = 0;
-    this.startWatchdog(socket, welcome.heartbeatSeconds * 1000);
+    const socket = this.socket!;
+    this.watchdog.start(
+      welcome.heartbeatSeconds * 1000,
+      () => this.send({ op: 'ping' }),
+      () => {
+        this.onSocketClosed(CLIENT_HEARTBEAT_CLOSE, 'no frame from the server within the heartbeat');
+        socket.close(CLIENT_HEARTBEAT_CLOSE, 'heartbeat timeout');
+      },
+    );
     this.emit('open', welcome);
-    for (const [channel, subscription] of this.subscriptions) this.sendSubscribe(channel, subscription);
+    for (const frame of this.subscriptions.subscribeAll()) this.send(frame);
     this.flushRequests();
   }
 
   private onError(frame: ErrorFrame): void {
     if (this.requests.answer(frame)) return;
-    const error = new SigcastClientError(frame.code, frame.message, frame.details, frame.channel);
-    // By request id: an invalid subscribe frame is answered without its channel.
-    const found = frame.id === undefined ? undefined : [...this.subscriptions].find(([, candidate]) => candidate.requestId === frame.id);
-    if (!found) return this.emit('error', error);
-    const [channel, subscription] = found;
-    if (TRANSIENT_SUBSCRIBE_ERRORS.has(frame.code)) {
+    const failure = this.subscriptions.onError(frame);
+    const error = failure?.retry === false ? failure.error : new SigcastClientError(frame.code, frame.message, frame.details, frame.channel);
+    if (failure?.retry) {
       // The channel's history could not be read right now: ask again on this socket a bit later.
-      subscription.requestId = undefined;
       const socket = this.socket;
       setTimeout(() => {
-        if (this.socket === socket && this.welcome && this.subscriptions.get(channel) === subscription) this.sendSubscribe(channel, subscription);
+        const retry = this.socket === socket && this.welcome ? this.subscriptions.pendingFrame(failure.channel) : undefined;
+        if (retry) this.send(retry);
       }, backoffDelay(2, ...this.backoff()));
-      return this.emit('error', error);
     }
-    this.subscriptions.delete(channel);
-    this.callApp('error', () => subscription.options.onError?.(error));
     this.emit('error', error);
   }
 
@@ -269,12 +239,9 @@ export class SigcastClient extends Emitter<ClientEvents> {
     const socket = this.socket!;
     this.socket = undefined;
     this.welcome = undefined;
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
     this.requests.failSentOn(socket, new SigcastClientError('connection_closed', `the connection closed (${code} ${reason}) before the answer`));
-    for (const subscription of this.subscriptions.values()) {
-      subscription.requestId = undefined;
-      subscription.joined = false;
-    }
+    this.subscriptions.disconnected();
     if (this.closing) {
       this.emit('close', { code, reason });
       return this.resolveClosed?.();
@@ -298,30 +265,6 @@ export class SigcastClient extends Emitter<ClientEvents> {
     return [reconnect.initialDelayMs ?? 250, reconnect.maxDelayMs ?? 10_000];
   }
 
-  /**
-   * The server pings silent clients, but browsers cannot see WebSocket pings: an app-level ping
-   * when nothing arrived for half the heartbeat, and a drop when nothing arrived for all of it,
-   * catch a connection that died without a close (e.g. a laptop that slept).
-   */
-  private startWatchdog(socket: WebSocketLike, heartbeatMs: number): void {
-    clearInterval(this.watchdog);
-    this.lastFrameAt = now();
-    this.watchdog = setInterval(() => {
-      const silentMs = now() - this.lastFrameAt;
-      if (silentMs >= heartbeatMs) {
-        this.onSocketClosed(CLIENT_HEARTBEAT_CLOSE, 'no frame from the server within the heartbeat');
-        return socket.close(CLIENT_HEARTBEAT_CLOSE, 'heartbeat timeout');
-      }
-      if (silentMs >= heartbeatMs / 2) this.send({ op: 'ping' });
-    }, heartbeatMs / 4);
-  }
-
-  private sendSubscribe(channel: string, subscription: Subscription): void {
-    subscription.requestId = `s${this.nextSubscribeId++}`;
-    subscription.joined = false;
-    this.send({ op: 'subscribe', id: subscription.requestId, channel, ...subscription.tracker.request() });
-  }
-
   private flushRequests(): void {
     const socket = this.socket;
     if (!socket || !this.welcome) return;
@@ -334,11 +277,6 @@ export class SigcastClient extends Emitter<ClientEvents> {
     } catch (error) {
       this.emit('error', new SigcastClientError('socket_error', `send failed: ${describe(error)}`));
     }
-  }
-
-  private joined(channel: string): Subscription | undefined {
-    const subscription = this.subscriptions.get(channel);
-    return subscription?.joined ? subscription : undefined;
   }
 
   /** App callbacks must not break the client's bookkeeping: failures become `error` events. */
@@ -356,8 +294,8 @@ export function connect(url: string | (() => string), options: SigcastClientOpti
   return new SigcastClient(url, options);
 }
 
-function now(): number {
-  return globalThis.performance?.now() ?? Date.now();
+function closedError(): SigcastClientError {
+  return new SigcastClientError('client_closed', 'the client was closed');
 }
 
 function describe(error: unknown): string {
