@@ -77,7 +77,12 @@ export class WsConnection implements Connection, Beating {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.close(code, reason);
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // A code a close frame may not carry (e.g. 1006) or a reason over 123 bytes: just drop it.
+      this.socket.terminate();
+    }
     this.finish(code, reason);
   }
 
