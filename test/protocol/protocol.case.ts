@@ -408,6 +408,21 @@ export function httpCases(transport: TransportName, redisUrl: () => string): voi
   });
 }
 
+/** Graceful shutdown, as node.stop() drives it: sockets closed with 1001, nothing new accepted. */
+export function shutdownCase(transport: TransportName, redisUrl: () => string): void {
+  test(`${transport}: stop() closes every WebSocket with 1001 and refuses new connections`, async () => {
+    const node = await startTestNode({ REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: `stop-${transport}`, TRANSPORT: transport });
+    onTestFinished(() => node.stop());
+    const clients = await Promise.all([connect(node, 'json'), connect(node, 'msgpack')]);
+    await clients[0]!.subscribe('STOP');
+    await node.stop();
+    await node.stop(); // idempotent
+    for (const client of clients) expect(await client.waitForClose()).toEqual({ code: CLOSE.going_away.code, reason: CLOSE.going_away.reason });
+    expect(node.transport.connectionCount).toBe(0);
+    await expect(TestClient.connect(node.wsUrl)).rejects.toThrow();
+  });
+}
+
 /**
  * Heartbeats (slow by nature, so once per transport): a client that answers nothing is dropped
  * without a close frame after at most twice HEARTBEAT_SECONDS; one answering the pings stays.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
-import { heartbeatCase, httpCases, protocolCases, type EncodingName, type TransportName } from './protocol.case.js';
+import { heartbeatCase, httpCases, protocolCases, shutdownCase, type EncodingName, type TransportName } from './protocol.case.js';
 
 /** The /v1 protocol on both transports x both encodings, against one real redis-server. */
 const TRANSPORTS: TransportName[] = ['uws', 'ws'];
@@ -19,6 +19,10 @@ describe.each(TRANSPORTS.flatMap((transport) => ENCODINGS.map((encoding) => ({ t
 );
 
 describe.each(TRANSPORTS)('HTTP over %s', (transport) => httpCases(transport, redisUrl));
+
+describe('shutdown', () => {
+  for (const transport of TRANSPORTS) shutdownCase(transport, redisUrl);
+});
 
 // The slowest cases wait on timers only: both transports at once.
 describe.concurrent('heartbeats', () => {
