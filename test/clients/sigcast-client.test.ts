@@ -145,6 +145,27 @@ describe('SigcastClient', () => {
     await expect(sigcast.ping()).rejects.toMatchObject({ code: 'client_closed' });
   });
 
+  it('fails a publish whose connection closes (1009) before the ack, then resumes every channel', async () => {
+    const server = await node({ MAX_FRAME_BYTES: '1024' });
+    const sigcast = client(server.wsUrl);
+    const closes: number[] = [];
+    sigcast.on('close', (info) => closes.push(info.code));
+    const [btc, eth] = [record(sigcast, 'BTCUSDT'), record(sigcast, 'ETHUSDT')];
+    await waitFor(() => btc.live === 1 && eth.live === 1, 5000, 'both subscriptions');
+    await postSignals(server.baseUrl, [buy('BTCUSDT'), buy('ETHUSDT')]);
+
+    const tooLarge = sigcast.publish({ ...buy('BTCUSDT'), meta: { note: 'x'.repeat(256), more: 'y'.repeat(256), most: 'z'.repeat(256), all: 'w'.repeat(256) } });
+    await expect(tooLarge).rejects.toMatchObject({ code: 'connection_closed' });
+    expect(closes[0]).toBe(1009);
+    await postSignals(server.baseUrl, [buy('BTCUSDT'), buy('ETHUSDT'), buy('BTCUSDT')]);
+    await waitFor(() => btc.live === 2 && eth.live === 2, 5000, 'both re-subscriptions');
+    await waitFor(() => btc.entries.length === 3 && eth.entries.length === 2, 5000, 'every entry');
+    expect([btc.seqs(), eth.seqs()]).toEqual([
+      [1, 2, 3],
+      [1, 2],
+    ]);
+  });
+
   it('reconnects when its node is replaced by one without the history, and reports the new epoch', async () => {
     const first = await startTestNode();
     cleanups.push(() => first.stop());
