@@ -14,6 +14,7 @@ function row(r: JobResult): string {
     r.rss?.perConnectionBytes !== undefined ? `${(r.rss.perConnectionBytes / 1024).toFixed(1)} KiB/conn` : '',
     r.replay ? `replay ${r.replay.complete}/${r.replay.expected}, slowest ${r.replay.done?.max ?? '-'} ms` : '',
     r.connections?.failed ? `${r.connections.failed} connects failed` : '',
+    r.loadAverage !== undefined ? `load ${r.loadAverage}` : '',
     c?.announced ? `${c.announced} skipped and announced (reset)` : '',
     c?.reordered ? `${c.reordered} out of order` : '',
     r.resumes ? `${r.resumes} resumes` : '',

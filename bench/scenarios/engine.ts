@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { summarize } from '../lib/hist.js';
 import { cpuMs, RssSampler, rssBytes } from '../lib/proc-stats.js';
 import { diffStats, type RedisHandle, startRedis } from '../lib/redis-server.js';
@@ -25,7 +26,15 @@ const SUB_WORKERS = 2;
  */
 export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOptions): Promise<JobResult> {
   const def = SYSTEM_DEFS[plan.system];
-  const result: JobResult = { scenario: plan.scenario, system: plan.system, status: 'ok', summary: plan.summary, startedAt: new Date().toISOString() };
+  const result: JobResult = {
+    scenario: plan.scenario,
+    system: plan.system,
+    status: 'ok',
+    summary: plan.summary,
+    startedAt: new Date().toISOString(),
+    // Other work on the machine perturbs every number: record how busy it was.
+    loadAverage: Math.round(loadavg()[0] * 100) / 100,
+  };
   let redis: RedisHandle | undefined;
   const nodes: BenchNode[] = [];
   const subWorkers = pool.workers.slice(0, SUB_WORKERS);

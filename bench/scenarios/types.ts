@@ -55,6 +55,8 @@ export interface JobResult {
   reason?: string;
   summary?: string;
   startedAt?: string;
+  /** The machine's 1-minute load average when the job started (2 cores: above 2 means contention). */
+  loadAverage?: number;
   publishSeconds?: number;
   acked?: number;
   ackedPerSec?: number;

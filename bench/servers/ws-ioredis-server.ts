@@ -14,6 +14,8 @@ const HISTORY = 1000;
 const pub = new Redis(redisUrl);
 const sub = new Redis(redisUrl);
 const sockets = new Map<string, Set<WebSocket>>();
+/** The Redis SUBSCRIBE of each channel: every socket waits for it before it is told "subscribed". */
+const redisSubscriptions = new Map<string, Promise<unknown>>();
 
 interface Signal {
   symbol: string;
@@ -38,9 +40,10 @@ async function subscribe(socket: WebSocket, channel: string, last: number): Prom
   if (!set) {
     set = new Set();
     sockets.set(channel, set);
-    await sub.subscribe(channel);
+    redisSubscriptions.set(channel, sub.subscribe(channel));
   }
   set.add(socket);
+  await redisSubscriptions.get(channel);
   if (last > 0) {
     const history = await pub.lrange(`h:${channel}`, 0, last - 1);
     for (let i = history.length - 1; i >= 0; i--) socket.send(history[i] ?? '');
