@@ -33,7 +33,7 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     summary: plan.summary,
     startedAt: new Date().toISOString(),
     // Other work on the machine perturbs every number: record how busy it was.
-    loadAverage: Math.round(loadavg()[0] * 100) / 100,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
   let redis: RedisHandle | undefined;
   const nodes: BenchNode[] = [];
