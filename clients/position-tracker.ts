@@ -36,7 +36,7 @@ export class PositionTracker {
       const { since, epoch, last } = this.start;
       return { ...(since !== undefined ? { since } : {}), ...(epoch ? { epoch } : {}), ...(last !== undefined ? { last } : {}) };
     }
-    // An empty epoch (the channel had no history) is not a valid epoch to send: since alone replays everything after it.
+    // With the empty epoch (no history yet) since alone replays everything after it, without a reset.
     return { since: position.seq, ...(position.epoch ? { epoch: position.epoch } : {}) };
   }
 

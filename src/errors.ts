@@ -3,6 +3,7 @@
  * WebSocket ones the close code. docs/protocol.md lists every entry.
  */
 export const ERRORS = {
+  bad_request: { status: 400, message: 'bad request' },
   bad_json: { status: 400, message: 'body or frame is not valid JSON' },
   bad_msgpack: { status: 400, message: 'body or frame is not valid msgpack' },
   invalid_signal: { status: 400, message: 'one or more signals are invalid; nothing was stored' },
@@ -28,12 +29,8 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** WebSocket close codes sigcast uses; 4xxx are application codes documented in docs/protocol.md. */
 export const CLOSE = {
-  normal: { code: 1000, reason: 'bye' },
   going_away: { code: 1001, reason: 'server shutting down' },
   frame_too_large: { code: 1009, reason: 'frame too large' },
-  internal: { code: 1011, reason: 'internal error' },
-  heartbeat_timeout: { code: 4001, reason: 'heartbeat timeout' },
-  protocol_violation: { code: 4002, reason: 'protocol violation' },
   slow_consumer: { code: 4008, reason: 'slow consumer' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 

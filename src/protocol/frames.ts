@@ -20,7 +20,8 @@ export const SubscribeFrameSchema = z.strictObject({
   channel: ChannelNameSchema,
   /** Resume: entries with seq > since, when `epoch` is still the channel's epoch. */
   since: z.number().int().nonnegative().optional(),
-  epoch: z.string().min(1).max(64).optional(),
+  /** '' is the epoch of a channel with no history yet (as `subscribed` and `live` report it). */
+  epoch: z.string().max(64).optional(),
   /** Start with the newest `last` entries (ignored when `since` is given). Absent with no `since`: live only. */
   last: z.number().int().min(0).max(MAX_REPLAY).optional(),
 });

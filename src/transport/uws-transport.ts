@@ -5,7 +5,7 @@ import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { readHttpBody, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
 import { frameHardLimit, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
-import { negotiateEncoding } from './negotiate.js';
+import { negotiateEncoding, refusedUpgrade } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { Connection, Session, Transport, TransportOptions } from './transport.js';
 
@@ -92,11 +92,7 @@ export class UwsTransport implements Transport {
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
         const negotiated = negotiateEncoding(req.getQuery('encoding'), req.getHeader('sec-websocket-protocol'));
-        if ('error' in negotiated || this.closing) {
-          const message = 'error' in negotiated ? negotiated.error : 'server is shutting down';
-          writeHttpResponse(res, { status: this.closing ? 503 : 400, body: JSON.stringify({ error: { code: 'bad_request', message } }), headers: { 'content-type': 'application/json' } });
-          return;
-        }
+        if ('error' in negotiated || this.closing) return writeHttpResponse(res, refusedUpgrade(negotiated, this.closing));
         res.upgrade<SocketData>(
           { encoding: negotiated.encoding, protocol: negotiated.protocol },
           req.getHeader('sec-websocket-key'),

@@ -6,7 +6,7 @@ import { CLOSE } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
-import { negotiateEncoding } from './negotiate.js';
+import { negotiateEncoding, refusedUpgrade } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { HttpResponse, Transport, TransportOptions } from './transport.js';
 import { WsConnection, type ConnectionOwner } from './ws-connection.js';
@@ -135,14 +135,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     // Like uWS, only the WebSocket path upgrades; elsewhere an upgrade is a plain request.
     if (request.path !== this.options.wsPath) return writeRawHttpResponse(socket, await this.answer(request));
     const negotiated = negotiateEncoding(request.query.get('encoding') ?? undefined, request.headers['sec-websocket-protocol']);
-    if ('error' in negotiated || this.closing) {
-      const message = 'error' in negotiated ? negotiated.error : 'server is shutting down';
-      return writeRawHttpResponse(socket, {
-        status: this.closing ? 503 : 400,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ error: { code: 'bad_request', message } }),
-      });
-    }
+    if ('error' in negotiated || this.closing) return writeRawHttpResponse(socket, refusedUpgrade(negotiated, this.closing));
     this.protocols.set(req, negotiated.protocol);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws, socket, negotiated.encoding));
   }
