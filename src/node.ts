@@ -80,6 +80,7 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   const port = await transport.listen(config.HOST, config.PORT);
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
   if (isLoopback(config.HOST)) log.info('no auth is configured: listening on loopback only');
+  else log.warn({ host: config.HOST }, 'no auth is configured and HOST is not loopback: anyone who reaches this port can publish and subscribe');
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
