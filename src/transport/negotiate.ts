@@ -1,6 +1,4 @@
-import { SigcastError, errorBody } from '../errors.js';
 import type { Encoding } from '../protocol/codec.js';
-import type { HttpResponse } from './transport.js';
 
 /** Subprotocols a client may offer instead of the `encoding` query parameter. */
 export const SUBPROTOCOLS: Record<string, Encoding> = {
@@ -30,12 +28,3 @@ export function negotiateEncoding(queryEncoding: string | undefined, protocolHea
   return { encoding: SUBPROTOCOLS[protocol]!, protocol };
 }
 
-/** The HTTP answer to an upgrade that cannot go on: a bad negotiation (400) or shutdown (503). */
-export function refusedUpgrade(negotiated: Negotiated, closing: boolean): HttpResponse {
-  const error = closing
-    ? new SigcastError('shutting_down')
-    : new SigcastError('bad_request', 'error' in negotiated ? negotiated.error : 'bad request');
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (closing) headers['retry-after'] = '1';
-  return { status: error.status, headers, body: JSON.stringify(errorBody(error)) };
-}

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { bodyTooLarge } from './http-answers.js';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse } from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from './transport.js';
 
@@ -19,7 +20,7 @@ export function readHttpBody(res: UwsResponse, req: UwsRequest, maxBytes: number
   const path = req.getUrl();
   const query = new URLSearchParams(req.getQuery() ?? '');
   const declared = Number(headers['content-length'] ?? 0);
-  if (declared > maxBytes) return Promise.resolve(tooLarge(maxBytes));
+  if (declared > maxBytes) return Promise.resolve({ ok: false, response: bodyTooLarge(maxBytes) });
   if (method === 'GET' || method === 'HEAD') {
     return Promise.resolve({ ok: true, request: { method, path, query, headers, body: Buffer.alloc(0) } });
   }
@@ -32,7 +33,7 @@ export function readHttpBody(res: UwsResponse, req: UwsRequest, maxBytes: number
       size += chunk.byteLength;
       if (size > maxBytes) {
         done = true;
-        return resolve(tooLarge(maxBytes));
+        return resolve({ ok: false, response: bodyTooLarge(maxBytes) });
       }
       // uWS reuses the chunk's memory after this callback: copy it.
       chunks.push(Buffer.from(new Uint8Array(chunk)));
@@ -51,15 +52,4 @@ export function writeHttpResponse(res: UwsResponse, response: HttpResponse): voi
     for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
     res.end(response.body);
   });
-}
-
-function tooLarge(maxBytes: number): BodyResult {
-  return {
-    ok: false,
-    response: {
-      status: 413,
-      headers: { 'content-type': 'application/json', connection: 'close' },
-      body: JSON.stringify({ error: { code: 'body_too_large', message: `body is larger than ${maxBytes} bytes` } }),
-    },
-  };
 }

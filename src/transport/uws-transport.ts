@@ -5,7 +5,8 @@ import type { Encoding, WireFrame } from '../protocol/codec.js';
 import { readHttpBody, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
 import { frameHardLimit, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
-import { negotiateEncoding, refusedUpgrade } from './negotiate.js';
+import { refusedUpgrade } from './http-answers.js';
+import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { Connection, Session, Transport, TransportOptions } from './transport.js';
 

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SigcastError, errorBody } from '../errors.js';
+import { bodyTooLarge } from './http-answers.js';
 import type { HttpRequest, HttpResponse } from './transport.js';
 
 /** Adapts node:http to the transport-neutral request/response of src/http (the twin of uws-http.ts). */
@@ -29,7 +29,7 @@ export function readHttpRequest(req: IncomingMessage, maxBytes: number): Promise
   const declared = Number(head.headers['content-length'] ?? 0);
   if (declared > maxBytes) {
     req.resume();
-    return Promise.resolve(tooLarge(maxBytes));
+    return Promise.resolve({ ok: false, response: bodyTooLarge(maxBytes) });
   }
   if (head.method === 'GET' || head.method === 'HEAD') {
     req.resume();
@@ -47,7 +47,7 @@ export function readHttpRequest(req: IncomingMessage, maxBytes: number): Promise
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.byteLength;
-      if (size > maxBytes) return finish(tooLarge(maxBytes));
+      if (size > maxBytes) return finish({ ok: false, response: bodyTooLarge(maxBytes) });
       chunks.push(chunk);
     });
     req.on('end', () => finish({ ok: true, request: { ...head, body: Buffer.concat(chunks, size) } }));
@@ -72,15 +72,4 @@ export function writeRawHttpResponse(socket: Duplex, response: HttpResponse): vo
   }
   lines.push(`content-length: ${body.byteLength}`, 'connection: close', '', '');
   socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
-}
-
-function tooLarge(maxBytes: number): BodyResult {
-  return {
-    ok: false,
-    response: {
-      status: 413,
-      headers: { 'content-type': 'application/json', connection: 'close' },
-      body: JSON.stringify(errorBody(new SigcastError('body_too_large', `body is larger than ${maxBytes} bytes`))),
-    },
-  };
 }
