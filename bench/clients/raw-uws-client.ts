@@ -40,13 +40,20 @@ export function rawUwsClient(options: ClientOptions, events: ClientEvents): Benc
       return promise;
     },
     async publish(signals: readonly BenchSignal[]) {
-      const acks: Array<Promise<void>> = [];
+      // One message per channel of the batch, one frame per line; one ack per message.
+      const byChannel = new Map<string, string[]>();
       for (const signal of signals) {
         const frame =
           `{"type":"entry","channel":"${signal.channel}","seq":${signal.n},"epoch":"raw","ts":${Math.floor(signal.sent)},` +
           `"signal":${signalJson(signal).slice(0, -1)},"ts":${Math.floor(signal.sent)},"id":"01JDRAW0000000000000${String(signal.n).padStart(6, '0')}"}}`;
+        const frames = byChannel.get(signal.channel) ?? [];
+        frames.push(frame);
+        byChannel.set(signal.channel, frames);
+      }
+      const acks: Array<Promise<void>> = [];
+      for (const [channel, frames] of byChannel) {
         acks.push(new Promise<void>((resolve) => ackQueue.push(resolve)));
-        conn?.send(`P${signal.channel}\n${frame}`);
+        conn?.send(`P${channel}\n${frames.join('\n')}`);
       }
       await Promise.all(acks);
       return signals.map((signal): AckedEntry => ({ channel: signal.channel, seq: signal.n }));

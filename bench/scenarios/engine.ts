@@ -157,6 +157,9 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     result.status = 'failed';
     result.reason = error instanceof Error ? error.message : String(error);
     options.log(`  ! ${plan.scenario}/${plan.system} failed: ${result.reason}`);
+    // What the servers printed last tells most failures apart.
+    result.errors = [...(result.errors ?? []), ...nodes.map((node) => `${node.proc.name}: ${node.proc.tail().slice(-600)}`)];
+    for (const line of result.errors) options.log(`    ${line}`);
     await finish(active, {}, 0).catch(() => []);
   } finally {
     for (const worker of pool.workers) worker.reset();

@@ -36,12 +36,12 @@ const durationMs = (params: Params): number => (params.durationS ?? (params.quic
 export const SCENARIOS: ScenarioDef[] = [
   {
     name: 'fanout',
-    description: '1 channel, 1,000 subscribers, one publisher as fast as acknowledged (16 in flight, kept within 200 entries of the slowest subscriber)',
+    description: '1 channel, 1,000 subscribers, one publisher as fast as acknowledged (batches of 10, 16 in flight, kept within 200 entries of the slowest subscriber)',
     notApplicable: () => undefined,
     plan(system, params) {
       const plan = base('fanout', system, params, params.quick ? 200 : 1000);
-      plan.pubs = { publishers: [{ channels: ['FANOUT'] }], batch: 1, window: 16, durationMs: durationMs(params), maxLag: 200, ...(params.rate ? { rate: params.rate } : {}) };
-      plan.summary = `${plan.subscribers} subscribers on 1 channel, 1 WS publisher, 16 in flight, lag bound 200`;
+      plan.pubs = { publishers: [{ channels: ['FANOUT'] }], batch: 10, window: 16, durationMs: durationMs(params), maxLag: 200, ...(params.rate ? { rate: params.rate } : {}) };
+      plan.summary = `${plan.subscribers} subscribers on 1 channel, 1 WS publisher, batches of 10, 16 in flight, lag bound 200`;
       return plan;
     },
   },

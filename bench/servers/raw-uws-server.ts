@@ -2,8 +2,8 @@ import { loadUws } from '../../src/transport/uws-loader.js';
 
 /**
  * Baseline (1), the ceiling: bare uWebSockets.js topic publish. No Redis, no validation, no
- * protocol beyond a one-letter prefix: "S<topic>" subscribes, "P<topic>\n<frame>" publishes the
- * frame as is to the topic and answers "a" to the publisher.
+ * protocol beyond a one-letter prefix: "S<topic>" subscribes, "P<topic>\n<frame>[\n<frame>...]"
+ * publishes each frame as is to the topic and answers one "a" to the publisher.
  */
 const { uws, native, reason } = loadUws();
 if (!native) {
@@ -16,6 +16,7 @@ const maxBackpressure = Number(process.env.SEND_BUFFER_BYTES ?? 4 * 1024 * 1024)
 const decoder = new TextDecoder('latin1');
 
 const app = uws.App();
+const closed = new WeakSet<object>();
 app.ws('/*', {
   compression: uws.DISABLED,
   maxPayloadLength: 1024 * 1024,
@@ -23,6 +24,9 @@ app.ws('/*', {
   // Past the limit uWS would skip messages silently; closing makes the loss visible.
   closeOnBackpressureLimit: 1,
   idleTimeout: 0,
+  close(ws) {
+    closed.add(ws);
+  },
   message(ws, message) {
     const bytes = new Uint8Array(message);
     if (bytes[0] === 0x53 /* S */) {
@@ -32,10 +36,21 @@ app.ws('/*', {
       return;
     }
     if (bytes[0] === 0x50 /* P */) {
-      const newline = bytes.indexOf(10);
-      const topic = decoder.decode(bytes.subarray(1, newline));
-      app.publish(topic, bytes.subarray(newline + 1), false);
-      ws.send('a');
+      // Publish outside the handler, as an app fed by anything else (Redis, a queue) does: uWS
+      // publishes made inside a message handler are written per message, which cost ~10x more
+      // server CPU per delivery here (2.6-2.8 vs 0.25 us) and would not be a ceiling.
+      const copy = bytes.slice();
+      setImmediate(() => {
+        if (closed.has(ws)) return;
+        let start = copy.indexOf(10);
+        const topic = decoder.decode(copy.subarray(1, start));
+        while (start >= 0 && start < copy.length) {
+          const end = copy.indexOf(10, start + 1);
+          app.publish(topic, copy.subarray(start + 1, end < 0 ? copy.length : end), false);
+          start = end;
+        }
+        ws.cork(() => ws.send('a'));
+      });
     }
   },
 });

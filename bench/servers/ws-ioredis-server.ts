@@ -28,8 +28,15 @@ async function store(signals: Signal[]): Promise<void> {
     const message = JSON.stringify({ type: 'entry', channel: signal.symbol, ts: Date.now(), signal });
     pipeline.lpush(`h:${signal.symbol}`, message).ltrim(`h:${signal.symbol}`, 0, HISTORY - 1).publish(signal.symbol, message);
   }
-  await pipeline.exec();
+  const results = await pipeline.exec();
+  // Every third reply is PUBLISH's receiver count: 0 while this node has sockets means a lost hint.
+  const lostAt = results?.findIndex((reply, i) => i % 3 === 2 && reply[1] === 0 && (sockets.get(signals[(i - 2) / 3]?.symbol ?? '')?.size ?? 0) > 0);
+  if (lostAt !== undefined && lostAt >= 0 && !warned) {
+    warned = true;
+    console.error(`PUBLISH reached no subscriber although sockets wait on ${signals[(lostAt - 2) / 3]?.symbol}`);
+  }
 }
+let warned = false;
 
 sub.on('message', (channel: string, message: string) => {
   for (const socket of sockets.get(channel) ?? []) socket.send(message);
