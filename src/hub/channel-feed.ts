@@ -74,7 +74,9 @@ export class ChannelFeed {
       await this.broker.subscribe(this.channel, (entries) => this.onLive(entries));
       this.adopt(await this.broker.history(this.channel, { limit: this.ring.capacity }));
       this.state = 'live';
-      this.drainPending();
+      // Too much arrived during the first read to keep buffered: read history again.
+      if (this.catchUpAgain) void this.catchUp();
+      else this.drainPending();
       this.resolveReady();
     } catch (error) {
       this.state = 'closed';

@@ -15,6 +15,8 @@ class LossyBroker extends MemoryBroker {
   dropAnnouncements = false;
   historyReads = 0;
   failHistory = false;
+  /** While set, history reads wait for it (to hold a read in flight). */
+  historyGate: Promise<void> | undefined;
 
   override subscribe(channel: string, listener: LiveListener): Promise<void> {
     return super.subscribe(channel, (entries) => {
@@ -25,7 +27,8 @@ class LossyBroker extends MemoryBroker {
   override history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     this.historyReads += 1;
     if (this.failHistory) return Promise.reject(new Error('history unavailable'));
-    return super.history(channel, query);
+    const gate = this.historyGate;
+    return gate ? gate.then(() => super.history(channel, query)) : super.history(channel, query);
   }
 }
 
@@ -147,6 +150,25 @@ describe('ChannelFeed', () => {
     broker.failHistory = false;
     await waitFor(() => sink.seqs.length === 5, 5000, 'recovery');
     expect(sink.seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('re-reads history when more arrives during its first read than it buffers', async () => {
+    const broker = new LossyBroker({ historySize: 100, historyTtlMs: 60_000 });
+    await broker.append('C', signals(3));
+    let open!: () => void;
+    broker.historyGate = new Promise((resolve) => (open = resolve));
+    const sink = new RecordingSink();
+    const feed = new ChannelFeed('C', broker, 10, sink, log);
+    const started = feed.start();
+    await waitFor(() => broker.historyReads === 1, 1000, 'first read in flight');
+    for (let i = 0; i < 4; i += 1) await broker.append('C', signals(4)); // 16 > capacity 10: not all buffered
+    broker.historyGate = undefined;
+    open();
+    await started;
+    await waitFor(() => sink.seqs.at(-1) === 19, 2000, 'caught up without further appends');
+    const delivered = sink.seqs;
+    expect(delivered).toEqual([...new Set(delivered)].sort((a, b) => a - b));
+    expect(feed.headSeq).toBe(19);
   });
 
   it('fails its first sync when history cannot be read (subscribers get an error, not a hang)', async () => {
