@@ -15,7 +15,7 @@ class LossyBroker extends MemoryBroker {
   dropAnnouncements = false;
   historyReads = 0;
   failHistory = false;
-  /** While set, history reads wait for it (to hold a read in flight). */
+  /** While set, history replies wait for it (to hold a read in flight). */
   historyGate: Promise<void> | undefined;
 
   override subscribe(channel: string, listener: LiveListener): Promise<void> {
@@ -28,7 +28,9 @@ class LossyBroker extends MemoryBroker {
     this.historyReads += 1;
     if (this.failHistory) return Promise.reject(new Error('history unavailable'));
     const gate = this.historyGate;
-    return gate ? gate.then(() => super.history(channel, query)) : super.history(channel, query);
+    // The page is read now and answered when the gate opens, as a slow reply would be.
+    const page = super.history(channel, query);
+    return gate ? page.then((read) => gate.then(() => read)) : page;
   }
 }
 
@@ -161,14 +163,14 @@ describe('ChannelFeed', () => {
     const feed = new ChannelFeed('C', broker, 10, sink, log);
     const started = feed.start();
     await waitFor(() => broker.historyReads === 1, 1000, 'first read in flight');
-    for (let i = 0; i < 4; i += 1) await broker.append('C', signals(4)); // 16 > capacity 10: not all buffered
+    for (let i = 0; i < 3; i += 1) await broker.append('C', signals(4)); // 12 > capacity 10: the buffer is dropped
     broker.historyGate = undefined;
     open();
     await started;
-    await waitFor(() => sink.seqs.at(-1) === 19, 2000, 'caught up without further appends');
+    await waitFor(() => sink.seqs.at(-1) === 15, 2000, 'caught up without further appends');
     const delivered = sink.seqs;
     expect(delivered).toEqual([...new Set(delivered)].sort((a, b) => a - b));
-    expect(feed.headSeq).toBe(19);
+    expect(feed.headSeq).toBe(15);
   });
 
   it('fails its first sync when history cannot be read (subscribers get an error, not a hang)', async () => {
