@@ -62,7 +62,7 @@ export interface Series {
 export function percentileChart(title: string, series: readonly Series[]): string {
   const width = 560;
   const height = 320;
-  const pad = { left: 56, right: 110, top: 30, bottom: 40 };
+  const pad = { left: 70, right: 110, top: 30, bottom: 40 };
   const xOf = (p: number): number => Math.log10(1 / Math.max(1e-5, 1 - Math.min(p, 99.999) / 100));
   const xMax = xOf(99.999);
   const values = series.flatMap((s) => s.curve.map(([, ms]) => Math.max(ms, 0.01)));
