@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     if (!finished) console.error(`bench exited (code ${code}) before writing its report`);
   });
   const keepAlive = setInterval(() => {}, 60_000);
+  const headAtStart = gitHead();
   const pool = new WorkerPool(4);
   const results: JobResult[] = [];
   const started = Date.now();
@@ -84,6 +86,8 @@ async function main(): Promise<void> {
     params,
     machine,
     seconds: Math.round((Date.now() - started) / 1000),
+    // Servers run from the working tree: say which commit it was at (and whether it moved meanwhile).
+    git: { start: headAtStart, end: gitHead() },
     results,
   });
   finished = true;
@@ -91,6 +95,16 @@ async function main(): Promise<void> {
   log(`done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.join(', ')}`);
   const incomplete = results.some((r) => r.status === 'ok' && r.system === 'sigcast' && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
   process.exitCode = results.some((r) => r.status === 'failed') || incomplete ? 1 : 0;
+}
+
+function gitHead(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${head}+uncommitted src/` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function oneLine(r: JobResult): string {

@@ -12,6 +12,7 @@ export interface RunFile {
   params: Params;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   seconds: number;
+  git?: { start: string; end: string };
   results: JobResult[];
 }
 
