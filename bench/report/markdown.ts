@@ -48,6 +48,7 @@ export function renderMarkdown(run: RunFile): string {
   lines.push('|---|---|--:|--:|---|--:|---|--:|---|---|---|---|');
   for (const r of run.results) lines.push(row(r));
   lines.push('');
+  if (run.quick) lines.push('Quick pass: sizes and durations are reduced, so the targets below are only indicative (`npm run bench -- --full` judges them).\n');
   lines.push('| target | scenario | met | measured |');
   lines.push('|---|---|---|---|');
   for (const v of judgeTargets(run.results)) lines.push(`| ${v.target} | ${v.scenario} | ${v.met === undefined ? 'not judged' : v.met ? 'yes' : '**no**'} | ${v.detail} |`);
