@@ -31,6 +31,7 @@ export class MemoryBroker implements Broker {
   readonly kind = 'memory';
   private readonly logs = new Map<string, ChannelLog>();
   private readonly listeners = new Map<string, LiveListener>();
+  private announcements: Array<{ listener: LiveListener; entries: Entry[] }> = [];
   private readonly now: () => number;
   private closed = false;
 
@@ -124,16 +125,28 @@ export class MemoryBroker implements Broker {
     for (const dropped of log.entries.splice(0, excess)) log.idToSeq.delete(dropped.signal.id);
   }
 
-  /** Delivered on a later tick, like a real pub/sub message, so callers never see re-entrancy. */
+  /**
+   * Delivered on a later turn of the event loop, like a real pub/sub message: callers never see
+   * re-entrancy, and fan-out happens outside the transport's message handler (uWS writes a
+   * publish made inside a handler to every socket at once instead of coalescing per socket).
+   */
   private announce(channel: string, entries: Entry[]): void {
-    queueMicrotask(() => {
-      const listener = this.listeners.get(channel);
-      if (!listener) return;
+    // Like PUBLISH, it reaches whoever is subscribed now, not whoever subscribes before delivery.
+    const listener = this.listeners.get(channel);
+    if (!listener) return;
+    if (this.announcements.length === 0) setImmediate(() => this.flushAnnouncements());
+    this.announcements.push({ listener, entries });
+  }
+
+  private flushAnnouncements(): void {
+    const due = this.announcements;
+    this.announcements = [];
+    for (const { listener, entries } of due) {
       try {
         listener(entries);
       } catch {
         // Listeners must not throw; a faulty one must not break the publisher.
       }
-    });
+    }
   }
 }

@@ -61,7 +61,7 @@ export class RedisBroker implements Broker {
   private resyncPending = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
-    this.command = createRedisConnection(options, 'sigcast-command');
+    this.command = createRedisConnection(options, 'sigcast-command', true);
     defineSigcastCommands(this.command);
     logConnectionErrors(this.command, 'command', options.logger);
     this.command.on('ready', () => {

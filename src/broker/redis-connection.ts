@@ -68,8 +68,13 @@ export function redisConnectionOptions(options: RedisConnectionOptions, connecti
   };
 }
 
-export function createRedisConnection(options: RedisConnectionOptions, connectionName: string): Redis {
-  return new Redis(redisConnectionOptions(options, connectionName));
+/**
+ * `pipelined`: commands issued in one event-loop turn leave in one write (one syscall instead of
+ * one per EVALSHA under concurrent publishes). Only for the command connection: a subscriber
+ * connection has nothing to batch.
+ */
+export function createRedisConnection(options: RedisConnectionOptions, connectionName: string, pipelined = false): Redis {
+  return new Redis({ ...redisConnectionOptions(options, connectionName), enableAutoPipelining: pipelined });
 }
 
 /** ioredis reports every failed reconnect attempt; log once per outage, not once per attempt. */

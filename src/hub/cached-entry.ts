@@ -1,4 +1,4 @@
-import { encodeFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
+import { encodeSharedFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
 import type { Entry } from '../signal/schema.js';
 
 /** An entry with its wire frames, each encoded at most once per encoding and shared by every subscriber. */
@@ -13,7 +13,7 @@ export class CachedEntry {
   }
 
   frame(encoding: Encoding): WireFrame {
-    if (encoding === 'json') return (this.json ??= encodeFrame({ type: 'entry', ...this.entry }, 'json'));
-    return (this.msgpack ??= encodeFrame({ type: 'entry', ...this.entry }, 'msgpack'));
+    if (encoding === 'json') return (this.json ??= encodeSharedFrame({ type: 'entry', ...this.entry }, 'json'));
+    return (this.msgpack ??= encodeSharedFrame({ type: 'entry', ...this.entry }, 'msgpack'));
   }
 }

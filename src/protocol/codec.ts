@@ -8,13 +8,24 @@ import { SigcastError } from '../errors.js';
 export type Encoding = 'json' | 'msgpack';
 export const ENCODINGS: readonly Encoding[] = ['json', 'msgpack'];
 
-/** What a transport writes: text for JSON, bytes for msgpack. */
-export type WireFrame = string | Uint8Array;
+/**
+ * What a transport writes: a text frame (JSON) or a binary frame (msgpack). A JSON payload may be
+ * pre-encoded UTF-8 bytes: frames sent many times (replay) are then never re-encoded per send.
+ */
+export interface WireFrame {
+  readonly payload: string | Uint8Array;
+  readonly binary: boolean;
+}
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export function encodeFrame(frame: unknown, encoding: Encoding): WireFrame {
-  return encoding === 'json' ? JSON.stringify(frame) : packr.pack(frame);
+  return encoding === 'json' ? { payload: JSON.stringify(frame), binary: false } : { payload: packr.pack(frame), binary: true };
+}
+
+/** Like encodeFrame, with JSON as UTF-8 bytes: for frames that are written again and again. */
+export function encodeSharedFrame(frame: unknown, encoding: Encoding): WireFrame {
+  return encoding === 'json' ? { payload: Buffer.from(JSON.stringify(frame)), binary: false } : { payload: packr.pack(frame), binary: true };
 }
 
 export function isBinaryEncoding(encoding: Encoding): boolean {

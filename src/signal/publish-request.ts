@@ -1,7 +1,7 @@
-import { ulid } from 'ulid';
 import { z } from 'zod';
 import { SigcastError, type ErrorDetail } from '../errors.js';
 import { PublishItemSchema, type Signal } from './schema.js';
+import { newSignalId } from './signal-id.js';
 
 /**
  * Turns an untrusted publish body (one signal, an array, or {signals:[...]}) into per-channel
@@ -45,7 +45,7 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
   parsed.forEach((item, index) => {
     if (!item) return;
     const { channels, ...fields } = item;
-    const signal: Signal = { ...fields, ts: fields.ts ?? now, id: fields.id ?? ulid(now) };
+    const signal: Signal = { ...fields, ts: fields.ts ?? now, id: fields.id ?? newSignalId(now) };
     const placements: Array<{ batch: number; position: number }> = [];
     for (const channel of new Set(channels ?? [item.symbol])) {
       let batchIndex = batchByChannel.get(channel);

@@ -30,7 +30,7 @@ class UwsConnection implements Connection {
 
   send(frame: WireFrame): boolean {
     if (this.closed) return false;
-    this.socket.send(frame, typeof frame !== 'string');
+    this.socket.send(frame.payload, frame.binary);
     return true;
   }
 
@@ -155,7 +155,7 @@ export class UwsTransport implements Transport {
 
   publish(topic: string, frame: WireFrame): void {
     this.sweeper.notePublish();
-    this.app.publish(topic, frame, typeof frame !== 'string');
+    this.app.publish(topic, frame.payload, frame.binary);
   }
 
   stopListening(): void {

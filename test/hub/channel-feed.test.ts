@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Broker, HistoryPage, HistoryQuery, LiveListener } from '../../src/broker/broker.js';
+import type { AppendResult, Broker, HistoryPage, HistoryQuery, LiveListener } from '../../src/broker/broker.js';
 import { MemoryBroker } from '../../src/broker/memory-broker.js';
 import type { CachedEntry } from '../../src/hub/cached-entry.js';
 import { ChannelFeed, type FeedReset, type FeedSink } from '../../src/hub/channel-feed.js';
@@ -18,9 +18,20 @@ class LossyBroker extends MemoryBroker {
   /** While set, history replies wait for it (to hold a read in flight). */
   historyGate: Promise<void> | undefined;
 
+  /** Entries appended while dropAnnouncements was set: their announcement is lost. */
+  private readonly lost = new Set<string>();
+
+  override async append(channel: string, batch: readonly Signal[]): Promise<AppendResult> {
+    const drop = this.dropAnnouncements;
+    const result = await super.append(channel, batch);
+    if (drop) for (const { seq } of result.results) this.lost.add(`${result.epoch}:${seq}`);
+    return result;
+  }
+
   override subscribe(channel: string, listener: LiveListener): Promise<void> {
     return super.subscribe(channel, (entries) => {
-      if (!this.dropAnnouncements) listener(entries);
+      const first = entries[0];
+      if (first && !this.lost.has(`${first.epoch}:${first.seq}`)) listener(entries);
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
+import { decodeFrame, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
 import { SigcastError } from '../../src/errors.js';
 
 const codeOf = (fn: () => unknown) => {
@@ -16,14 +16,17 @@ describe('codec', () => {
     const frame = { op: 'subscribe', channel: 'BTCUSDT', since: 5, epoch: 'e' };
     const json = encodeFrame(frame, 'json');
     const msgpack = encodeFrame(frame, 'msgpack');
-    expect(typeof json).toBe('string');
-    expect(msgpack).toBeInstanceOf(Uint8Array);
-    expect(decodeFrame(new TextEncoder().encode(json as string), false, 'json')).toEqual(frame);
-    expect(decodeFrame(msgpack as Uint8Array, true, 'msgpack')).toEqual(frame);
+    expect(json.binary).toBe(false);
+    expect(msgpack.binary).toBe(true);
+    expect(decodeFrame(new TextEncoder().encode(json.payload as string), false, 'json')).toEqual(frame);
+    expect(decodeFrame(msgpack.payload as Uint8Array, true, 'msgpack')).toEqual(frame);
+    const shared = encodeSharedFrame(frame, 'json');
+    expect(shared.binary).toBe(false);
+    expect(decodeFrame(shared.payload as Uint8Array, false, 'json')).toEqual(frame);
   });
 
   it('rejects a frame of the other kind, malformed bytes and invalid UTF-8 with stable codes', () => {
-    const msgpack = encodeFrame({ op: 'ping' }, 'msgpack') as Uint8Array;
+    const msgpack = encodeFrame({ op: 'ping' }, 'msgpack').payload as Uint8Array;
     expect(codeOf(() => decodeFrame(msgpack, true, 'json'))).toBe('wrong_encoding');
     expect(codeOf(() => decodeFrame(new TextEncoder().encode('{}'), false, 'msgpack'))).toBe('wrong_encoding');
     expect(codeOf(() => decodeFrame(new TextEncoder().encode('{nope'), false, 'json'))).toBe('bad_json');
