@@ -13,12 +13,15 @@ import type { Entry, Signal } from '../signal/schema.js';
  * ARGV: channel, epochCandidate, nowMs, historySize, ttlMs, then id, signalJson per signal.
  * Returns: { epoch, seq1, dup1, seq2, dup2, ... } (dup is 0 or 1), in input order.
  * Channel and epoch come from safe alphabets, so the entry JSON is built by concatenation.
+ * Per batch, not per signal: one ZMSCORE for the ids, one LPUSH and one ZADD per chunk of
+ * CHUNK signals (unpack is bounded by Lua's C stack), so a large batch costs Redis a few commands.
  */
 export const APPEND_LUA = `
 local log, meta, ids, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local channel, now = ARGV[1], ARGV[3]
 local historySize = tonumber(ARGV[4])
 local ttl = ARGV[5]
+local CHUNK = 1000
 local state = redis.call('HMGET', meta, 'epoch', 'seq')
 local epoch, seq = state[1], tonumber(state[2]) or 0
 if not epoch then
@@ -27,23 +30,38 @@ if not epoch then
   redis.call('DEL', log, ids)
 end
 local out = { epoch }
-local fresh = {}
-for i = 6, #ARGV, 2 do
-  local id = ARGV[i]
-  local known = redis.call('ZSCORE', ids, id)
-  if known then
-    out[#out + 1] = tonumber(known)
-    out[#out + 1] = 1
-  else
-    seq = seq + 1
-    local entry = '{"channel":"' .. channel .. '","seq":' .. seq .. ',"epoch":"' .. epoch ..
-      '","ts":' .. now .. ',"signal":' .. ARGV[i + 1] .. '}'
-    redis.call('LPUSH', log, entry)
-    redis.call('ZADD', ids, seq, id)
-    fresh[#fresh + 1] = entry
-    out[#out + 1] = seq
-    out[#out + 1] = 0
+local fresh, pushes, adds = {}, {}, {}
+local batchIds = {}
+local function flush()
+  if #pushes > 0 then redis.call('LPUSH', log, unpack(pushes)) end
+  if #adds > 0 then redis.call('ZADD', ids, unpack(adds)) end
+  pushes, adds = {}, {}
+end
+for first = 6, #ARGV, 2 * CHUNK do
+  local last = math.min(first + 2 * CHUNK - 1, #ARGV)
+  local chunkIds = {}
+  for i = first, last, 2 do chunkIds[#chunkIds + 1] = ARGV[i] end
+  local known = redis.call('ZMSCORE', ids, unpack(chunkIds))
+  for k = 1, #chunkIds do
+    local id = chunkIds[k]
+    local stored = known[k] or batchIds[id]
+    if stored then
+      out[#out + 1] = tonumber(stored)
+      out[#out + 1] = 1
+    else
+      seq = seq + 1
+      local entry = '{"channel":"' .. channel .. '","seq":' .. seq .. ',"epoch":"' .. epoch ..
+        '","ts":' .. now .. ',"signal":' .. ARGV[first + 2 * k - 1] .. '}'
+      pushes[#pushes + 1] = entry
+      adds[#adds + 1] = seq
+      adds[#adds + 1] = id
+      batchIds[id] = seq
+      fresh[#fresh + 1] = entry
+      out[#out + 1] = seq
+      out[#out + 1] = 0
+    end
   end
+  flush()
 end
 redis.call('HSET', meta, 'epoch', epoch, 'seq', seq)
 redis.call('LTRIM', log, 0, historySize - 1)

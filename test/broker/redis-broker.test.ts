@@ -154,8 +154,31 @@ describe('RedisBroker on a real redis-server', () => {
     await waitFor(() => seen.some((s) => s.command === 'echo'), 5000, 'monitor to catch up');
     expect(seen.filter((s) => s.source === brokerAddr).map((s) => s.command)).toEqual(['evalsha']);
     const fromScript = seen.filter((s) => s.source === 'lua').map((s) => s.command);
-    expect(fromScript.filter((c) => c === 'lpush')).toHaveLength(500);
+    // Per batch, not per signal: one ZMSCORE for the ids, one LPUSH, one ZADD, one PUBLISH.
+    expect(fromScript.filter((c) => c === 'zmscore')).toHaveLength(1);
+    expect(fromScript.filter((c) => c === 'lpush')).toHaveLength(1);
+    expect(fromScript.filter((c) => c === 'zadd')).toHaveLength(1);
     expect(fromScript.filter((c) => c === 'publish')).toHaveLength(1);
+    expect(fromScript.length).toBeLessThanOrEqual(12);
+  });
+
+  test('a batch larger than the script chunk keeps order and recognizes repeats across chunks', async () => {
+    const { broker } = openBroker(server, { historySize: 5000 });
+    await broker.ready();
+    const rec = recorder();
+    await broker.subscribe('CHUNKS', rec.listener);
+    await broker.append('CHUNKS', signals(1, 10, 'old'));
+    // 2,500 new ids, then a repeat of one of them (third chunk) and of an older one.
+    const batch = [...signals(1, 2500, 'new'), signal('new7'), signal('old3')];
+    const { results } = await broker.append('CHUNKS', batch);
+    expect(results.slice(0, 2500).map((r) => r.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => 11 + i));
+    expect(results.slice(0, 2500).every((r) => !r.duplicate)).toBe(true);
+    expect(results[2500]).toEqual({ id: 'new7', seq: 17, duplicate: true });
+    expect(results[2501]).toEqual({ id: 'old3', seq: 3, duplicate: true });
+    const page = await broker.history('CHUNKS', { afterSeq: 10, limit: 5000 });
+    expect(page.entries.map((e) => e.signal.id)).toEqual(batch.slice(0, 2500).map((s) => s.id));
+    await waitFor(() => rec.calls.length === 2, 5000, 'two announcements');
+    expect(rec.calls[1]!.map((e) => e.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => 11 + i));
   });
 
   test('a batch of 1000 is stored in one call and announced as one message', async () => {
