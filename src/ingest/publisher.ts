@@ -19,6 +19,7 @@ export interface AckedEntry {
 export class Publisher {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  private turnEnd: Promise<void> | undefined;
 
   constructor(
     private readonly broker: Broker,
@@ -31,6 +32,7 @@ export class Publisher {
     this.inFlight += 1;
     this.metrics.ingestInFlight.inc();
     try {
+      await this.endOfTurn();
       const appended = await Promise.all(
         plan.batches.map(async (batch) => {
           const stop = this.metrics.brokerLatency.startTimer();
@@ -58,6 +60,20 @@ export class Publisher {
       this.metrics.ingestInFlight.dec();
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Publishes arrive one transport callback at a time, and ioredis pipelines only the commands of
+   * one tick: waiting for the end of the event-loop turn lets all appends of the turn leave in one
+   * write (one syscall instead of one per publish).
+   */
+  private endOfTurn(): Promise<void> {
+    return (this.turnEnd ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.turnEnd = undefined;
+        resolve();
+      }),
+    ));
   }
 
   /** Resolves when no publish is in flight (used by graceful shutdown). */

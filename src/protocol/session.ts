@@ -4,7 +4,7 @@ import type { Publisher } from '../ingest/publisher.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Connection, Session } from '../transport/transport.js';
-import { decodeFrame, encodeFrame } from './codec.js';
+import { decodeFrame, encodeFrame, type WireFrame } from './codec.js';
 import type { ErrorFrame, WelcomeFrame } from './frames.js';
 import { parseClientFrame, requestIdOf } from './parse-client-frame.js';
 
@@ -26,6 +26,7 @@ type SubscriptionState = { state: 'joining' } | { state: 'active' };
  */
 export class ProtocolSession implements Session {
   private readonly subscriptions = new Map<string, SubscriptionState>();
+  private outbox: WireFrame[] = [];
 
   constructor(
     private readonly connection: Connection,
@@ -105,16 +106,38 @@ export class ProtocolSession implements Session {
   private async publish(id: string | number, signals: unknown): Promise<void> {
     try {
       const entries = await this.context.publisher.publish(signals);
-      this.send({ type: 'ack', id, entries });
+      this.sendSoon({ type: 'ack', id, entries });
     } catch (error) {
       this.sendError(error, id);
     }
   }
 
+  /** Sends now, after anything still queued, so the session's own frames keep their order. */
   private send(frame: object): void {
     if (this.connection.closed) return;
-    this.connection.cork(() => this.connection.send(encodeFrame(frame, this.connection.encoding)));
+    this.outbox.push(encodeFrame(frame, this.connection.encoding));
+    this.flush();
   }
+
+  /**
+   * Acks are queued and written once per event-loop turn in one corked write: acks of concurrent
+   * publishes resolve together, and each write is a syscall. Clients match them by id.
+   */
+  private sendSoon(frame: object): void {
+    if (this.connection.closed) return;
+    if (this.outbox.length === 0) setImmediate(this.flush);
+    this.outbox.push(encodeFrame(frame, this.connection.encoding));
+  }
+
+  private readonly flush = (): void => {
+    if (this.outbox.length === 0) return;
+    const frames = this.outbox;
+    this.outbox = [];
+    if (this.connection.closed) return;
+    this.connection.cork(() => {
+      for (const frame of frames) this.connection.send(frame);
+    });
+  };
 
   private sendError(error: unknown, id?: string | number, channel?: string): void {
     const known = error instanceof SigcastError ? error : undefined;
