@@ -3,7 +3,7 @@ import { createClient } from '../clients/index.js';
 import { encodeHistogram, newHistogram } from '../lib/hist.js';
 import { nowMs, sleep } from '../lib/timing.js';
 import type { SubscriberReport, SubscriberSpec } from './ipc.js';
-import { type Expected, SeqTracker } from './tracker.js';
+import { addCompleteness, emptyCompleteness, type Expected, SeqTracker } from './tracker.js';
 
 /** One connection: its client, its completeness tracker, its replay progress. */
 interface Sub {
@@ -132,7 +132,7 @@ export class SubscriberGroup {
     const report: SubscriberReport = {
       connections: this.subs.length - this.connectFailures,
       connectFailures: this.connectFailures,
-      subscriptions: 0, received: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0,
+      ...emptyCompleteness(),
       deliveries: this.deliveries,
       firstAt: this.firstAt,
       lastAt: this.lastAt,
@@ -145,15 +145,7 @@ export class SubscriberGroup {
     };
     this.closing = true;
     for (const sub of this.subs) {
-      const c = sub.tracker.completeness(expected);
-      report.subscriptions += c.subscriptions;
-      report.received += c.received;
-      report.lost += c.lost;
-      report.undelivered += c.undelivered;
-      report.reordered += c.reordered;
-      report.duplicated += c.duplicated;
-      report.announced += c.announced;
-      report.incomplete += c.incomplete;
+      addCompleteness(report, sub.tracker.completeness(expected));
     }
     await this.closeAll();
     return report;

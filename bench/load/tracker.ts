@@ -22,6 +22,22 @@ export interface Expected {
   [channel: string]: number;
 }
 
+export function emptyCompleteness(): Completeness {
+  return { subscriptions: 0, received: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0 };
+}
+
+/** Adds the counts of `from` to `into` (the reports of several subscriptions or workers). */
+export function addCompleteness(into: Completeness, from: Completeness): void {
+  into.subscriptions += from.subscriptions;
+  into.received += from.received;
+  into.lost += from.lost;
+  into.undelivered += from.undelivered;
+  into.duplicated += from.duplicated;
+  into.reordered += from.reordered;
+  into.announced += from.announced;
+  into.incomplete += from.incomplete;
+}
+
 export interface Completeness {
   subscriptions: number;
   received: number;
@@ -96,7 +112,7 @@ export class SeqTracker {
   }
 
   completeness(expected: Expected): Completeness {
-    const result: Completeness = { subscriptions: 0, received: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0 };
+    const result = emptyCompleteness();
     for (const [channel, state] of this.channels) {
       const lastAcked = expected[channel] ?? state.max;
       const undelivered = Math.max(0, lastAcked - state.max);

@@ -1,7 +1,7 @@
 import type { ClientOptions } from '../clients/adapter.js';
 import { type Histogram, mergeEncoded, summarize } from '../lib/hist.js';
 import type { PublisherReport, SubscriberReport } from '../load/ipc.js';
-import type { Expected } from '../load/tracker.js';
+import { addCompleteness, emptyCompleteness, type Expected } from '../load/tracker.js';
 import type { JobPlan, JobResult } from './types.js';
 
 /** Pure helpers of the engine: splitting load, merging worker reports, reading metrics. */
@@ -24,7 +24,7 @@ export function mergeLastSeq(reports: readonly PublisherReport[], into: Expected
 
 /** Adds the subscriber side of the workers' reports to `result`. */
 export function addSubscriberReports(result: JobResult, reports: readonly SubscriberReport[], goAt: number): Histogram {
-  const completeness = { subscriptions: 0, lost: 0, undelivered: 0, duplicated: 0, reordered: 0, announced: 0, incomplete: 0 };
+  const completeness = emptyCompleteness();
   const closes: Record<string, number> = {};
   let deliveries = 0;
   let lastAt = 0;
@@ -33,13 +33,7 @@ export function addSubscriberReports(result: JobResult, reports: readonly Subscr
   let resumes = 0;
   const errors: string[] = [];
   for (const report of reports) {
-    completeness.subscriptions += report.subscriptions;
-    completeness.lost += report.lost;
-    completeness.undelivered += report.undelivered;
-    completeness.reordered += report.reordered;
-    completeness.duplicated += report.duplicated;
-    completeness.announced += report.announced;
-    completeness.incomplete += report.incomplete;
+    addCompleteness(completeness, report);
     for (const [code, count] of Object.entries(report.closes)) closes[code] = (closes[code] ?? 0) + count;
     deliveries += report.deliveries;
     lastAt = Math.max(lastAt, report.lastAt);
