@@ -20,6 +20,11 @@ export const ConfigSchema = z.object({
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .refine((value) => URL.canParse(value), 'must be a valid URL')
     .optional(),
+  /**
+   * PEM CA bundle that verifies the Redis server's certificate on rediss:// (e.g. a private CA);
+   * it replaces Node's built-in roots for that connection. Read and checked when the broker is built.
+   */
+  REDIS_TLS_CA_FILE: z.string().optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,32}$/).default('sc'),
   HISTORY_SIZE: int(1, 100_000).default(1000),
   HISTORY_TTL_SECONDS: int(1, 365 * 24 * 3600).default(24 * 3600),
@@ -47,6 +52,11 @@ export const ConfigSchema = z.object({
   /** Allow the slow JavaScript emulation of uWebSockets.js (only for debugging). */
   UWS_ALLOW_FALLBACK: bool.default(false),
   NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+}).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
+  path: ['REDIS_TLS_CA_FILE'],
+  message: 'needs REDIS_URL to be a rediss:// (TLS) URL',
+  // zod skips object refinements once any field failed; run this one unless its own inputs did.
+  when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'REDIS_URL' || issue.path?.[0] === 'REDIS_TLS_CA_FILE'),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../src/broker/redis-broker.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
@@ -32,5 +36,64 @@ describe('loadConfig', () => {
 
   it('ignores unrelated environment variables', () => {
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root' })).not.toThrow();
+  });
+});
+
+describe('REDIS_TLS_CA_FILE', () => {
+  function problemsOf(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  }
+
+  function tempFile(name: string, content: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'sigcast-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, name);
+    writeFileSync(file, content);
+    return file;
+  }
+
+  it('is accepted with a rediss:// REDIS_URL (loadConfig itself reads no file)', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://u:p@redis.internal:6380/0', REDIS_TLS_CA_FILE: '/etc/ssl/redis-ca.pem' });
+    expect(config.REDIS_TLS_CA_FILE).toBe('/etc/ssl/redis-ca.pem');
+    expect(loadConfig({ REDIS_URL: 'rediss://h', REDIS_TLS_CA_FILE: '' }).REDIS_TLS_CA_FILE).toBeUndefined();
+  });
+
+  it('needs a rediss:// REDIS_URL: a CA without TLS would be silently ignored', () => {
+    const needsTls = 'REDIS_TLS_CA_FILE="/ca.pem": needs REDIS_URL to be a rediss:// (TLS) URL';
+    expect(problemsOf({ REDIS_URL: 'redis://h:6379', REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([needsTls]);
+    expect(problemsOf({ REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([needsTls]);
+    // Reported along with other bad variables, and not on top of a bad REDIS_URL itself.
+    expect(problemsOf({ PORT: 'x', REDIS_URL: 'redis://h', REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([expect.stringContaining('PORT="x"'), needsTls]);
+    expect(problemsOf({ REDIS_URL: 'http://h', REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([expect.stringContaining('REDIS_URL="http://h"')]);
+  });
+
+  it('must be a readable file of PEM certificates when the broker is built, or a ConfigError names it', () => {
+    const notPem = tempFile('ca.txt', 'not a certificate\n');
+    const broken = tempFile('broken.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    const cases: Array<[string, RegExp]> = [
+      ['/nonexistent/ca.pem', /^REDIS_TLS_CA_FILE="\/nonexistent\/ca.pem": cannot be read \(ENOENT/],
+      [tmpdir(), /: cannot be read \(EISDIR/],
+      [notPem, /: holds no PEM certificate/],
+      [broken, /: certificate 1 is not valid/],
+    ];
+    for (const [path, expected] of cases) {
+      const config = loadConfig({ REDIS_URL: 'rediss://h:6380', REDIS_TLS_CA_FILE: path });
+      let error: unknown;
+      try {
+        redisBrokerOptionsFromConfig(config);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, path).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems, path).toEqual([expect.stringMatching(expected)]);
+      expect((error as ConfigError).problems[0]).toContain(`REDIS_TLS_CA_FILE=${JSON.stringify(path)}`);
+    }
+    expect(() => readTlsCaFile(notPem)).toThrow(ConfigError);
   });
 });

@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type {
   AppendResult,
@@ -18,7 +20,7 @@ import {
 import { channelKeys } from './redis-keys.js';
 import { appendArgv, defineSigcastCommands, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
 import { RedisSubscriber } from './redis-subscriber.js';
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 import { CHANNEL_NAME_PATTERN, type Signal } from '../signal/schema.js';
 
 export interface RedisBrokerOptions extends RedisConnectionOptions {
@@ -215,11 +217,15 @@ export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
   return new RedisBroker(options);
 }
 
-/** RedisBroker options from the validated configuration; REDIS_URL must be set. */
+/**
+ * RedisBroker options from the validated configuration; REDIS_URL must be set. Reads
+ * REDIS_TLS_CA_FILE (loadConfig itself touches no file), throwing ConfigError when it cannot.
+ */
 export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogger): RedisBrokerOptions {
   if (config.REDIS_URL === undefined) throw new Error('REDIS_URL is not set');
   return {
     url: config.REDIS_URL,
+    ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tlsCa: readTlsCaFile(config.REDIS_TLS_CA_FILE) }),
     keyPrefix: config.REDIS_KEY_PREFIX,
     historySize: config.HISTORY_SIZE,
     historyTtlMs: config.HISTORY_TTL_SECONDS * 1000,
@@ -228,4 +234,27 @@ export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogg
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     ...(logger ? { logger } : {}),
   };
+}
+
+/** The PEM CA bundle at REDIS_TLS_CA_FILE; a ConfigError naming the variable when it is unusable. */
+export function readTlsCaFile(path: string): string {
+  const problem = (what: string) => new ConfigError([`REDIS_TLS_CA_FILE=${JSON.stringify(path)}: ${what}`]);
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw problem(`cannot be read (${error instanceof Error ? error.message : String(error)})`);
+  }
+  // Node's TLS silently skips what it cannot parse in `ca`, which would surface only as failed
+  // handshakes later: check every certificate now.
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) throw problem('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  certificates.forEach((certificate, index) => {
+    try {
+      new X509Certificate(certificate);
+    } catch (error) {
+      throw problem(`certificate ${index + 1} is not valid (${error instanceof Error ? error.message : String(error)})`);
+    }
+  });
+  return pem;
 }

@@ -10,6 +10,11 @@ export interface BrokerLogger {
 export interface RedisConnectionOptions {
   /** redis://[user:pass@]host:port[/db] or rediss://... for TLS. */
   url: string;
+  /**
+   * PEM CA bundle (the certificates, not a path) that verifies the server's certificate on a
+   * rediss:// URL instead of Node's built-in roots: how a private CA is trusted.
+   */
+  tlsCa?: string;
   /** First reconnect delay; it doubles per failed attempt. */
   retryBaseMs: number;
   /** Cap of the reconnect delay; reconnecting never stops. */
@@ -18,8 +23,11 @@ export interface RedisConnectionOptions {
   commandTimeoutMs: number;
 }
 
-/** Where to connect, from a redis:// or rediss:// URL (username, password and db included). */
-export function redisTargetFromUrl(url: string): RedisOptions {
+/**
+ * Where to connect, from a redis:// or rediss:// URL (username, password and db included);
+ * `tlsCa` is the PEM CA bundle to trust for rediss:// (see RedisConnectionOptions).
+ */
+export function redisTargetFromUrl(url: string, tlsCa?: string): RedisOptions {
   const parsed = new URL(url);
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new Error(`Redis URL must start with redis:// or rediss://, got ${parsed.protocol}//`);
@@ -35,8 +43,9 @@ export function redisTargetFromUrl(url: string): RedisOptions {
     if (!/^\d+$/.test(dbPath)) throw new Error(`Redis URL path must be a database number, got /${dbPath}`);
     target.db = Number(dbPath);
   }
-  // Node's TLS uses `host` as the SNI server name and verifies the certificate by default.
-  if (parsed.protocol === 'rediss:') target.tls = {};
+  // Node's TLS verifies the certificate against `host` (a DNS name or an IP address SAN).
+  if (parsed.protocol === 'rediss:') target.tls = tlsCa === undefined ? {} : { ca: tlsCa };
+  else if (tlsCa !== undefined) throw new Error('a TLS CA applies only to a rediss:// Redis URL');
   return target;
 }
 
@@ -52,8 +61,11 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): nu
  * signal ids make the retry safe), rather than requests piling up in memory.
  */
 export function redisConnectionOptions(options: RedisConnectionOptions, connectionName: string): RedisOptions {
+  const target = redisTargetFromUrl(options.url, options.tlsCa);
+  // Pinned so that NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
+  if (target.tls) target.tls = { ...target.tls, rejectUnauthorized: true };
   return {
-    ...redisTargetFromUrl(options.url),
+    ...target,
     connectionName,
     // Reject at once while disconnected instead of queueing.
     enableOfflineQueue: false,
@@ -77,18 +89,61 @@ export function createRedisConnection(options: RedisConnectionOptions, connectio
   return new Redis({ ...redisConnectionOptions(options, connectionName), enableAutoPipelining: pipelined });
 }
 
-/** ioredis reports every failed reconnect attempt; log once per outage, not once per attempt. */
+/**
+ * ioredis reports every failed reconnect attempt; log once per outage and kind of problem, not
+ * once per attempt. A misconfiguration (credentials, certificate) gets a message that says what to
+ * fix; it is still retried, so a node recovers without a restart once Redis or the CA is fixed.
+ */
 export function logConnectionErrors(redis: Redis, connection: string, logger: BrokerLogger | undefined): void {
-  let reported = false;
-  redis.on('ready', () => {
-    reported = false;
-  });
+  const reported = new Set<ConnectionProblem>();
+  redis.on('ready', () => reported.clear());
   // Listening also keeps ioredis from printing "Unhandled error event" to the console.
   redis.on('error', (error: unknown) => {
-    if (reported || redis.status === 'end') return;
-    reported = true;
-    logger?.warn({ err: error, connection }, 'Redis connection error; retrying with backoff');
+    if (redis.status === 'end') return;
+    const problem = connectionProblem(error);
+    if (reported.has(problem)) return;
+    reported.add(problem);
+    logger?.warn({ err: error, connection, problem }, `${PROBLEM_MESSAGES[problem]}; retrying with backoff`);
   });
+}
+
+export type ConnectionProblem = 'credentials' | 'permissions' | 'certificate' | 'tls' | 'connection';
+
+const PROBLEM_MESSAGES: Record<ConnectionProblem, string> = {
+  credentials: 'Redis rejected the credentials: check the username and password in REDIS_URL',
+  permissions: 'the Redis user lacks a permission sigcast needs (ACL)',
+  certificate:
+    "the Redis server's TLS certificate was not accepted: REDIS_TLS_CA_FILE must hold the CA that signed it, and the certificate must name the host of REDIS_URL",
+  tls: 'the TLS handshake with Redis failed: check that the server port speaks TLS (rediss://) or not (redis://)',
+  connection: 'Redis connection error',
+};
+
+/** Node's codes for a certificate that failed verification (tls.connect with rejectUnauthorized). */
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What kind of connection failure this is, so the log can say what to fix. */
+export function connectionProblem(error: unknown): ConnectionProblem {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  // ioredis reports a failed AUTH as is, and a missing one as "Ready check failed: NOAUTH ...".
+  if (/\b(WRONGPASS|NOAUTH)\b/.test(message)) return 'credentials';
+  if (/\bNOPERM\b/.test(message)) return 'permissions';
+  if (typeof code === 'string' && CERTIFICATE_CODES.has(code)) return 'certificate';
+  if (typeof code === 'string' && code.startsWith('ERR_SSL_')) return 'tls';
+  return 'connection';
 }
 
 /** Redis replies that mean "not now" rather than "wrong": the store is unavailable for a while. */

@@ -1,18 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { promisify } from 'node:util';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * Real redis-server processes for tests: each on a free loopback port, in its own temp dir, killed
  * when the test process exits. Never the shared Redis on 6379.
  */
 export interface RedisServerHandle {
+  /** The port clients use: the TLS port when started with `tls`. */
   readonly port: number;
-  /** redis://127.0.0.1:<port> */
+  /** redis://127.0.0.1:<port>, or rediss://127.0.0.1:<port> with `tls`; never with credentials. */
   readonly url: string;
+  /** With `tls`: PEM file of the test CA that signed the server's certificate (for REDIS_TLS_CA_FILE). */
+  readonly caFile: string | undefined;
   /** Working dir (AOF files live here when persistence is on). */
   readonly dir: string;
   /** Graceful shutdown (SIGTERM); safe to call twice or when already stopped. */
@@ -24,8 +28,8 @@ export interface RedisServerHandle {
   /** SIGSTOP / SIGCONT: a server that keeps its connections open but never answers. */
   pause(): void;
   resume(): void;
-  /** A fresh client for assertions; the test must quit it. */
-  client(): Redis;
+  /** A fresh client for assertions (authenticated, trusting the test CA); the test must quit it. */
+  client(options?: RedisOptions): Redis;
 }
 
 export interface RedisServerOptions {
@@ -33,6 +37,15 @@ export interface RedisServerOptions {
   persistence?: boolean;
   /** Extra redis-server arguments. */
   args?: string[];
+  /** requirepass: the default user needs this password. */
+  requirePass?: string;
+  /** ACL users with full access (every key, channel and command). */
+  aclUsers?: Array<{ name: string; password: string }>;
+  /**
+   * TLS only (the plain port is off), with a certificate for IP:127.0.0.1 and DNS:localhost signed
+   * by a test CA (made once per test process with the openssl CLI; see `caFile`).
+   */
+  tls?: boolean;
 }
 
 const BINARY = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
@@ -87,14 +100,15 @@ class BindError extends Error {}
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHandle> {
   installExitHook();
-  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
-  dirs.add(dir);
-  const args = serverArgs(dir, options);
+  const certificates = options.tls ? await testCertificates() : undefined;
+  const dir = newDir();
+  const args = serverArgs(dir, options, certificates);
+  const auth: RedisOptions = options.requirePass === undefined ? {} : { password: options.requirePass };
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      const child = await spawnServer(port, args);
-      return new Server(port, dir, args, child);
+      const child = await spawnServer(port, args, certificates !== undefined);
+      return new Server(port, dir, args, child, auth, certificates);
     } catch (error) {
       // Another process took the port between our probe and the server's bind: pick another.
       if (!(error instanceof BindError) || attempt >= 5) throw error;
@@ -102,23 +116,38 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
 }
 
-function serverArgs(dir: string, options: RedisServerOptions): string[] {
+function newDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+  dirs.add(dir);
+  return dir;
+}
+
+function serverArgs(dir: string, options: RedisServerOptions, certificates: TestCertificates | undefined): string[] {
   const persistence = options.persistence
     ? ['--appendonly', 'yes', '--appendfsync', 'always']
     : ['--appendonly', 'no'];
-  return ['--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--daemonize', 'no', ...(options.args ?? [])];
+  const auth = options.requirePass === undefined ? [] : ['--requirepass', options.requirePass];
+  const users = (options.aclUsers ?? []).flatMap(({ name, password }) => ['--user', name, 'on', `>${password}`, '~*', '&*', '+@all']);
+  const tls = certificates
+    ? ['--tls-cert-file', certificates.certFile, '--tls-key-file', certificates.keyFile, '--tls-ca-cert-file', certificates.caFile, '--tls-auth-clients', 'no']
+    : [];
+  return ['--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, ...auth, ...users, ...tls, '--daemonize', 'no', ...(options.args ?? [])];
 }
 
 class Server implements RedisServerHandle {
   readonly url: string;
+  readonly caFile: string | undefined;
 
   constructor(
     readonly port: number,
     readonly dir: string,
     private readonly args: string[],
     private child: ChildProcess | undefined,
+    private readonly auth: RedisOptions,
+    private readonly certificates: TestCertificates | undefined,
   ) {
-    this.url = `redis://127.0.0.1:${port}`;
+    this.url = `${certificates ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
+    this.caFile = certificates?.caFile;
   }
 
   stop(): Promise<void> {
@@ -133,7 +162,7 @@ class Server implements RedisServerHandle {
     await this.stop();
     for (let attempt = 1; ; attempt++) {
       try {
-        this.child = await spawnServer(this.port, this.args);
+        this.child = await spawnServer(this.port, this.args, this.certificates !== undefined);
         return;
       } catch (error) {
         if (!(error instanceof BindError) || attempt >= 20) throw error;
@@ -150,8 +179,9 @@ class Server implements RedisServerHandle {
     this.child?.kill('SIGCONT');
   }
 
-  client(): Redis {
-    const client = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1 });
+  client(options: RedisOptions = {}): Redis {
+    const tls = this.certificates ? { tls: { ca: this.certificates.caPem } } : {};
+    const client = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, ...this.auth, ...tls, ...options });
     client.on('error', () => {}); // reconnect noise while a test has the server down
     return client;
   }
@@ -183,11 +213,15 @@ async function freePort(): Promise<number> {
   }
 }
 
-/** Spawns redis-server and resolves once it logs that it accepts connections (after loading the AOF). */
-function spawnServer(port: number, args: string[]): Promise<ChildProcess> {
+/**
+ * Spawns redis-server and resolves once it logs that it accepts connections (after loading the
+ * AOF). With `tls` the port is the TLS port and the plain one is off.
+ */
+function spawnServer(port: number, args: string[], tls: boolean): Promise<ChildProcess> {
   if (port === SHARED_REDIS_PORT) throw new Error('refusing to touch the shared Redis on 6379');
   const [command = BINARY, ...launcherArgs] = LAUNCHER;
-  const child = spawn(command, [...launcherArgs, '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const listen = tls ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
+  const child = spawn(command, [...launcherArgs, ...listen, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
@@ -220,4 +254,95 @@ function spawnServer(port: number, args: string[]): Promise<ChildProcess> {
       reject(output.includes('Address already in use') ? new BindError(message) : new Error(message));
     });
   });
+}
+
+export interface TestCertificates {
+  /** PEM of the test CA (what REDIS_TLS_CA_FILE points to). */
+  readonly caFile: string;
+  readonly caPem: string;
+  /** Server certificate (SAN IP:127.0.0.1, DNS:localhost) and its key, signed by the test CA. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** PEM of another CA, which signed nothing here: a valid bundle that must not be trusted. */
+  readonly otherCaFile: string;
+}
+
+const OPENSSL_CONFIG = `[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = sigcast test
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+`;
+
+let certificates: Promise<TestCertificates> | undefined;
+
+/** A test CA and a server certificate signed by it, made once per test process with the openssl CLI. */
+export function testCertificates(): Promise<TestCertificates> {
+  certificates ??= makeCertificates();
+  return certificates;
+}
+
+async function makeCertificates(): Promise<TestCertificates> {
+  installExitHook();
+  const dir = newDir();
+  const file = (name: string) => join(dir, name);
+  writeFileSync(file('openssl.cnf'), OPENSSL_CONFIG);
+  const openssl = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+  // EC keys: generated in milliseconds, where RSA takes a noticeable part of a second.
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = (name: string) =>
+    openssl('req', '-x509', '-config', 'openssl.cnf', '-extensions', 'ca', ...newKey, '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=sigcast test ${name}`);
+  await Promise.all([
+    ca('ca'),
+    ca('other-ca'),
+    openssl('req', '-new', '-config', 'openssl.cnf', ...newKey, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'),
+  ]);
+  await openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(Date.now()), '-days', '2', '-extfile', 'openssl.cnf', '-extensions', 'server', '-out', 'server.pem');
+  return {
+    caFile: file('ca.pem'),
+    caPem: readFileSync(file('ca.pem'), 'utf8'),
+    certFile: file('server.pem'),
+    keyFile: file('server.key'),
+    otherCaFile: file('other-ca.pem'),
+  };
+}
+
+export type TlsSupport = { supported: true } | { supported: false; reason: string };
+
+let tlsSupport: Promise<TlsSupport> | undefined;
+
+/**
+ * Whether TLS tests can run here: openssl makes the certificates, and this redis-server starts on
+ * a TLS port and answers PING over TLS. Probed once per test process.
+ */
+export function redisTlsSupport(): Promise<TlsSupport> {
+  tlsSupport ??= (async (): Promise<TlsSupport> => {
+    let server: RedisServerHandle | undefined;
+    let client: Redis | undefined;
+    try {
+      server = await startRedisServer({ tls: true });
+      client = server.client({ maxRetriesPerRequest: 0, retryStrategy: () => null });
+      await client.ping();
+      return { supported: true };
+    } catch (error) {
+      // The end of redis-server's output says why it refused (e.g. an unknown tls-port directive).
+      const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').slice(-300);
+      return { supported: false, reason: `redis-server (${BINARY}) with TLS or openssl is not usable here: ${reason}` };
+    } finally {
+      client?.disconnect();
+      await server?.stop();
+    }
+  })();
+  return tlsSupport;
 }
