@@ -42,7 +42,7 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
 
   const hub = new Hub({
     broker,
-    publish: (topic, frame) => transport?.publish(topic, frame),
+    publish: (topic, frames) => transport?.publish(topic, frames),
     ringCapacity: config.HISTORY_SIZE,
     maxReplay: Math.min(MAX_REPLAY, config.HISTORY_SIZE),
     log,

@@ -11,7 +11,7 @@ import { planReplay } from './merge.js';
 
 export interface HubOptions {
   broker: Broker;
-  publish(topic: string, frame: WireFrame): void;
+  publish(topic: string, frames: readonly WireFrame[]): void;
   /** Entries kept per channel in memory (the replay source): the history size. */
   ringCapacity: number;
   maxReplay: number;
@@ -93,7 +93,7 @@ export class Hub implements FeedSink {
       const count = slot.subscribers[encoding];
       if (count === 0) continue;
       const topic = topicOf(channel, encoding);
-      for (const entry of entries) this.options.publish(topic, entry.frame(encoding));
+      this.options.publish(topic, entries.map((entry) => entry.frame(encoding)));
       this.options.metrics.entriesOut.inc(count * entries.length);
     }
   }
@@ -108,7 +108,7 @@ export class Hub implements FeedSink {
     this.options.metrics.resets.inc({ reason: reset.reason });
     const frame: ResetFrame = { type: 'reset', channel, ...reset };
     for (const encoding of ENCODINGS) {
-      if (slot.subscribers[encoding] > 0) this.options.publish(topicOf(channel, encoding), encodeFrame(frame, encoding));
+      if (slot.subscribers[encoding] > 0) this.options.publish(topicOf(channel, encoding), [encodeFrame(frame, encoding)]);
     }
   }
 

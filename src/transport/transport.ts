@@ -67,8 +67,11 @@ export interface Transport {
   readonly name: 'uws' | 'ws';
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
-  /** Writes a frame once to every connection subscribed to `topic`. */
-  publish(topic: string, frame: WireFrame): void;
+  /**
+   * Writes frames, in order, to every connection subscribed to `topic`, each frame built once for
+   * all of them; the frames of one call may leave in one write per connection.
+   */
+  publish(topic: string, frames: readonly WireFrame[]): void;
   /** Number of open WebSocket connections. */
   readonly connectionCount: number;
   /** Stops accepting new connections and requests; existing ones keep working. */

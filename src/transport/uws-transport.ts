@@ -153,9 +153,10 @@ export class UwsTransport implements Transport {
     });
   }
 
-  publish(topic: string, frame: WireFrame): void {
+  publish(topic: string, frames: readonly WireFrame[]): void {
     this.sweeper.notePublish();
-    this.app.publish(topic, frame.payload, frame.binary);
+    // uWS coalesces what is published outside its handlers into one write per socket.
+    for (const frame of frames) this.app.publish(topic, frame.payload, frame.binary);
   }
 
   stopListening(): void {

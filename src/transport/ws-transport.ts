@@ -75,11 +75,12 @@ export class WsTransport implements Transport, ConnectionOwner {
     });
   }
 
-  publish(topic: string, frame: WireFrame): void {
+  publish(topic: string, frames: readonly WireFrame[]): void {
     const subscribers = this.topics.get(topic);
-    if (!subscribers || subscribers.size === 0) return;
+    if (!subscribers || subscribers.size === 0 || frames.length === 0) return;
     this.sweeper.notePublish();
-    const bytes = buildDataFrame(frame);
+    // All frames of the call, framed once and joined: one write (one syscall) per subscriber.
+    const bytes = frames.length === 1 ? buildDataFrame(frames[0]!) : Buffer.concat(frames.map(buildDataFrame));
     for (const connection of subscribers) connection.write(bytes);
   }
 
