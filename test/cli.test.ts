@@ -21,6 +21,18 @@ describe('sigcast CLI', () => {
     expect(result.stderr).toContain('HISTORY_SIZE="0"');
   });
 
+  it('is installed as the `sigcast` bin, which runs the source when nothing is built', async () => {
+    const help = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/sigcast.js', '--help']);
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: sigcast serve');
+    expect(help.stdout).toContain('REDIS_URL');
+  });
+
   it('rejects unknown flags and commands', async () => {
     expect((await runCli(['serve', '--colour', 'red'])).stderr).toContain('unknown flag --colour');
     expect((await runCli(['launch'])).code).toBe(2);
