@@ -70,7 +70,7 @@ async function readHistory(broker: Broker, channel: string, query: URLSearchPara
   if (!ChannelNameSchema.safeParse(channel).success) throw new SigcastError('invalid_channel', `invalid channel name ${JSON.stringify(channel)}`);
   const since = optionalInt(query, 'since');
   const last = optionalInt(query, 'last') ?? MAX_REPLAY;
-  if (last > MAX_REPLAY) throw new SigcastError('invalid_frame', `last must be at most ${MAX_REPLAY}`);
+  if (last > MAX_REPLAY) throw new SigcastError('bad_request', `last must be at most ${MAX_REPLAY}`);
   const page = await broker.history(channel, { ...(since !== undefined ? { afterSeq: since } : {}), limit: last });
   return { channel, ...page };
 }
@@ -79,7 +79,7 @@ function optionalInt(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null) return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new SigcastError('invalid_frame', `${name} must be a non-negative integer`);
+  if (!Number.isInteger(value) || value < 0) throw new SigcastError('bad_request', `${name} must be a non-negative integer`);
   return value;
 }
 

@@ -84,6 +84,11 @@ describe('POST /v1/signals', () => {
     expect(wrongMethod.status).toBe(405);
     const badChannel = await fetch(`${node.baseUrl}/v1/channels/${encodeURIComponent('a{b}')}/history`);
     expect(((await badChannel.json()) as { error: { code: string } }).error.code).toBe('invalid_channel');
+    const badQuery = await fetch(`${node.baseUrl}/v1/channels/H.A/history?since=-3`);
+    expect(badQuery.status).toBe(400);
+    expect(((await badQuery.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'bad_request', message: 'since must be a non-negative integer' });
+    const tooMany = await fetch(`${node.baseUrl}/v1/channels/H.A/history?last=5000`);
+    expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('bad_request');
   });
 
   it('answers 503 with Retry-After while Redis is down, never 2xx, and recovers', async () => {
