@@ -10,7 +10,7 @@ export interface ChannelKeys {
   readonly meta: string;
   /** Sorted set: member = signal id, score = seq; trimmed with the log to bound idempotency memory. */
   readonly ids: string;
-  /** Pub/sub channel on which each appended batch is announced as one JSON array. */
+  /** Pub/sub channel on which each appended batch is announced as one message: its entries' JSON, one per line. */
   readonly live: string;
 }
 

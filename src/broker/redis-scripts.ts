@@ -1,5 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import type { AppendResult, AppendedSignal, HistoryPage } from './broker.js';
+import { parseStoredEntry } from '../signal/entry-json.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
 /**
@@ -70,7 +71,7 @@ redis.call('PEXPIRE', log, ttl)
 redis.call('PEXPIRE', meta, ttl)
 redis.call('PEXPIRE', ids, ttl)
 if #fresh > 0 then
-  redis.call('PUBLISH', live, '[' .. table.concat(fresh, ',') .. ']')
+  redis.call('PUBLISH', live, table.concat(fresh, '\\n'))
 end
 return out
 `;
@@ -141,15 +142,18 @@ export function parseHistoryReply(reply: unknown): HistoryPage {
     throw new Error('unexpected reply from the history script');
   }
   // Entries were written by the append script; re-validating them would only cost time.
-  const entries = reply.slice(2).map((json) => JSON.parse(String(json)) as Entry);
+  const entries = reply.slice(2).map((json) => parseStoredEntry(String(json)));
   return { epoch: reply[0], headSeq: Number(reply[1]), entries };
 }
 
-/** Parses one live announcement (a JSON array of entries, oldest first); undefined if malformed. */
+/**
+ * Parses one live announcement: the batch's entries as JSON texts, oldest first, one per line
+ * (JSON text never holds a raw newline), so each entry's text is kept for its frames.
+ * Undefined if malformed.
+ */
 export function parseAnnouncement(message: string): Entry[] | undefined {
   try {
-    const parsed: unknown = JSON.parse(message);
-    return Array.isArray(parsed) ? (parsed as Entry[]) : undefined;
+    return message.split('\n').map((line) => parseStoredEntry(line));
   } catch {
     return undefined;
   }

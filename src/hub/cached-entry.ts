@@ -1,4 +1,5 @@
 import { encodeSharedFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
+import { entryJson } from '../signal/entry-json.js';
 import type { Entry } from '../signal/schema.js';
 
 /** An entry with its wire frames, each encoded at most once per encoding and shared by every subscriber. */
@@ -13,7 +14,8 @@ export class CachedEntry {
   }
 
   frame(encoding: Encoding): WireFrame {
-    if (encoding === 'json') return (this.json ??= encodeSharedFrame({ type: 'entry', ...this.entry }, 'json'));
+    // The entry's stored text with the frame type spliced in front: no second serialization.
+    if (encoding === 'json') return (this.json ??= { payload: Buffer.from(`{"type":"entry",${entryJson(this.entry).slice(1)}`), binary: false });
     return (this.msgpack ??= encodeSharedFrame({ type: 'entry', ...this.entry }, 'msgpack'));
   }
 }
