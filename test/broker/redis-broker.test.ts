@@ -11,6 +11,7 @@ import {
 import { type ChannelKeys, channelKeys } from '../../src/broker/redis-keys.js';
 import { loadConfig } from '../../src/config.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { openTestBroker } from '../support/test-broker.js';
 import { waitFor } from '../support/wait.js';
 import { describeBrokerContract, recorder, signal, signals } from './broker.case.js';
 
@@ -35,19 +36,7 @@ function openBroker(
   target: RedisServerHandle,
   options: { historySize?: number; historyTtlMs?: number; commandTimeoutMs?: number; subscriberPingMs?: number } = {},
 ): Opened {
-  // A key prefix per broker keeps tests independent on one server without flushing anything.
-  const prefix = `t${++prefixes}`;
-  const broker = createRedisBroker({
-    url: target.url,
-    keyPrefix: prefix,
-    historySize: 1000,
-    historyTtlMs: 60_000,
-    retryBaseMs: 20,
-    retryMaxMs: 200,
-    commandTimeoutMs: 1000,
-    ...options,
-  });
-  onTestFinished(() => broker.close());
+  const { broker, prefix } = openTestBroker(target.url, options);
   return { broker, prefix, keys: (channel) => channelKeys(prefix, channel) };
 }
 

@@ -18,6 +18,7 @@ import {
 import { channelKeys } from '../../src/broker/redis-keys.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { type RedisServerHandle, redisTlsSupport, startRedisServer, testCertificates } from '../support/redis-server.js';
+import { openTestBroker } from '../support/test-broker.js';
 import { TestClient, postSignals, signal as httpSignal, startTestNode } from '../support/sigcast.js';
 import { waitFor } from '../support/wait.js';
 import { recorder, signal } from './broker.case.js';
@@ -46,19 +47,7 @@ function recordingLogger(): BrokerLogger & { warnings: Warning[] } {
 }
 
 function openBroker(url: string, options: { tlsCa?: string; logger?: BrokerLogger } = {}): { broker: RedisBroker; prefix: string } {
-  const prefix = `rc${++prefixes}`;
-  const broker = createRedisBroker({
-    url,
-    keyPrefix: prefix,
-    historySize: 1000,
-    historyTtlMs: 60_000,
-    retryBaseMs: 20,
-    retryMaxMs: 200,
-    commandTimeoutMs: 1000,
-    ...options,
-  });
-  onTestFinished(() => broker.close());
-  return { broker, prefix };
+  return openTestBroker(url, options);
 }
 
 function openClient(server: RedisServerHandle, options: Parameters<RedisServerHandle['client']>[0] = {}): Redis {
