@@ -1,16 +1,14 @@
 import { parseArgs } from 'node:util';
 import { SYSTEMS, type SystemName } from '../clients/adapter.js';
+import type { SigcastVariant } from '../scenarios/types.js';
 
 /** Command-line options of `npm run bench -- ...`, validated with clear messages. */
-export interface BenchArgs {
+export interface BenchArgs extends SigcastVariant {
   scenarios: string[] | undefined;
   systems: SystemName[];
   durationS?: number;
   subscribers?: number;
   rate?: number;
-  transport: 'uws' | 'ws';
-  encoding: 'json' | 'msgpack';
-  broker: 'memory' | 'redis';
   /** Full sizes (issue 4) rather than the quick pass. */
   full: boolean;
   profile: boolean;
