@@ -1,4 +1,4 @@
-import { encodeSharedFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
+import { encodeFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
 import { entryJson } from '../signal/entry-json.js';
 import type { Entry } from '../signal/schema.js';
 
@@ -16,6 +16,6 @@ export class CachedEntry {
   frame(encoding: Encoding): WireFrame {
     // The entry's stored text with the frame type spliced in front: no second serialization.
     if (encoding === 'json') return (this.json ??= { payload: Buffer.from(`{"type":"entry",${entryJson(this.entry).slice(1)}`), binary: false });
-    return (this.msgpack ??= encodeSharedFrame({ type: 'entry', ...this.entry }, 'msgpack'));
+    return (this.msgpack ??= encodeFrame({ type: 'entry', ...this.entry }, 'msgpack'));
   }
 }

@@ -23,15 +23,6 @@ export function encodeFrame(frame: unknown, encoding: Encoding): WireFrame {
   return encoding === 'json' ? { payload: JSON.stringify(frame), binary: false } : { payload: packr.pack(frame), binary: true };
 }
 
-/** Like encodeFrame, with JSON as UTF-8 bytes: for frames that are written again and again. */
-export function encodeSharedFrame(frame: unknown, encoding: Encoding): WireFrame {
-  return encoding === 'json' ? { payload: Buffer.from(JSON.stringify(frame)), binary: false } : { payload: packr.pack(frame), binary: true };
-}
-
-export function isBinaryEncoding(encoding: Encoding): boolean {
-  return encoding === 'msgpack';
-}
-
 /** Decodes an incoming frame; throws SigcastError with a stable code on malformed bytes. */
 export function decodeFrame(data: ArrayBuffer | Uint8Array, isBinary: boolean, encoding: Encoding): unknown {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
+import { decodeFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { SigcastError } from '../../src/errors.js';
 
 const codeOf = (fn: () => unknown) => {
@@ -20,9 +20,6 @@ describe('codec', () => {
     expect(msgpack.binary).toBe(true);
     expect(decodeFrame(new TextEncoder().encode(json.payload as string), false, 'json')).toEqual(frame);
     expect(decodeFrame(msgpack.payload as Uint8Array, true, 'msgpack')).toEqual(frame);
-    const shared = encodeSharedFrame(frame, 'json');
-    expect(shared.binary).toBe(false);
-    expect(decodeFrame(shared.payload as Uint8Array, false, 'json')).toEqual(frame);
   });
 
   it('rejects a frame of the other kind, malformed bytes and invalid UTF-8 with stable codes', () => {
