@@ -33,6 +33,30 @@ describe('sigcast CLI', () => {
     expect(help.stdout).toContain('REDIS_URL');
   });
 
+  it('refuses to run on the uWebSockets.js JavaScript emulation, loudly, unless allowed', async () => {
+    // UWS_USE_FALLBACK makes the republished uWS package load its emulation instead of the binary.
+    const refused = await runCli(['serve', '--port', '0'], { UWS_USE_FALLBACK: '1' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('refuses to run on its slow JavaScript emulation');
+    expect(refused.stderr).toContain('TRANSPORT=ws');
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--uws-allow-fallback', 'true'], {
+      env: { ...process.env, UWS_USE_FALLBACK: '1' },
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('"msg":"listening"')) resolve();
+      });
+      child.on('close', () => reject(new Error(`exited early: ${output}`)));
+    });
+    expect(output).toContain('uWebSockets.js runs on its slow JavaScript emulation');
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('rejects unknown flags and commands', async () => {
     expect((await runCli(['serve', '--colour', 'red'])).stderr).toContain('unknown flag --colour');
     expect((await runCli(['launch'])).code).toBe(2);
