@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SigcastError, type ErrorDetail } from '../errors.js';
-import { PublishItemSchema, type Signal } from './schema.js';
+import { PublishItemSchema, type PublishItem, type Signal } from './schema.js';
 import { newSignalId } from './signal-id.js';
 
 /**
@@ -44,10 +44,9 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
   const plan: PublishPlan = { batches: [], placements: [] };
   parsed.forEach((item, index) => {
     if (!item) return;
-    const { channels, ...fields } = item;
-    const signal: Signal = { ...fields, ts: fields.ts ?? now, id: fields.id ?? newSignalId(now) };
+    const signal = stampedSignal(item, now);
     const placements: Array<{ batch: number; position: number }> = [];
-    for (const channel of new Set(channels ?? [item.symbol])) {
+    for (const channel of item.channels ? new Set(item.channels) : [item.symbol]) {
       let batchIndex = batchByChannel.get(channel);
       if (batchIndex === undefined) {
         batchIndex = plan.batches.push({ channel, signals: [], itemIndexes: [] }) - 1;
@@ -60,6 +59,16 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
     plan.placements.push(placements);
   });
   return plan;
+}
+
+/** The signal as stored: the item without its routing, with `ts` and `id` stamped when absent. */
+function stampedSignal(item: PublishItem, now: number): Signal {
+  // Built field by field (no rest/spread copies): one allocation with a stable shape per signal.
+  const signal: Signal = { symbol: item.symbol, side: item.side, strength: item.strength, ts: item.ts ?? now, id: item.id ?? newSignalId(now) };
+  if (item.price !== undefined) signal.price = item.price;
+  if (item.strategy !== undefined) signal.strategy = item.strategy;
+  if (item.meta !== undefined) signal.meta = item.meta;
+  return signal;
 }
 
 function unwrapItems(body: unknown): unknown[] {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SigcastError } from '../../src/errors.js';
 import { planPublish } from '../../src/signal/publish-request.js';
+import { SignalSchema } from '../../src/signal/schema.js';
 
 const ok = { symbol: 'BTCUSDT', side: 'BUY', strength: 0.5 };
 
@@ -26,6 +27,13 @@ describe('planPublish', () => {
     expect(stamped!.ts).toBe(1234);
     expect(stamped!.id).toMatch(/^[0-9A-Z]{26}$/);
     expect(given).toMatchObject({ ts: 5, id: 'abc' });
+  });
+
+  it('keeps every field of the signal schema (and only those) in the stored signal', () => {
+    const full = { symbol: 'BTCUSDT', side: 'SELL', strength: 0.25, price: 64_000.5, strategy: 'mean-revert', ts: 42, id: 'full-1', meta: { k: 'v', n: 1 } };
+    expect(Object.keys(full).sort()).toEqual(Object.keys(SignalSchema.shape).sort());
+    const [stored] = planPublish({ ...full, channels: ['ALL'] }, 10).batches[0]!.signals;
+    expect(stored).toEqual(full);
   });
 
   it('groups by channel (default: the symbol) and keeps request order in placements', () => {
