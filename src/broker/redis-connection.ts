@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError } from './broker.js';
+import { GuardedConnector } from './guarded-connector.js';
 
 /** Minimal pino-compatible logger, so the broker does not depend on the logging setup. */
 export interface BrokerLogger {
@@ -67,6 +68,7 @@ export function redisConnectionOptions(options: RedisConnectionOptions, connecti
   return {
     ...target,
     connectionName,
+    Connector: GuardedConnector,
     // Reject at once while disconnected instead of queueing.
     enableOfflineQueue: false,
     // Commands in flight when the connection drops are rejected at once (no retry on reconnect)...

@@ -4,6 +4,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { GuardedConnector } from '../../src/broker/guarded-connector.js';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -181,7 +182,8 @@ class Server implements RedisServerHandle {
 
   client(options: RedisOptions = {}): Redis {
     const tls = this.certificates ? { tls: { ca: this.certificates.caPem } } : {};
-    const client = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, ...this.auth, ...tls, ...options });
+    // GuardedConnector: a torn-down TLS socket may error twice, which bare ioredis does not survive.
+    const client = new Redis({ host: '127.0.0.1', port: this.port, maxRetriesPerRequest: 1, Connector: GuardedConnector, ...this.auth, ...tls, ...options });
     client.on('error', () => {}); // reconnect noise while a test has the server down
     return client;
   }
