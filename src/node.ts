@@ -12,11 +12,10 @@ import { Metrics } from './metrics.js';
 import { MAX_REPLAY } from './protocol/frames.js';
 import { ProtocolSession } from './protocol/session.js';
 import { createTransport } from './transport/create-transport.js';
+import { HEARTBEAT_TIMEOUT_REASON } from './transport/limits.js';
 import type { Transport } from './transport/transport.js';
 
 export const WS_PATH = '/v1/ws';
-/** A client silent past the heartbeat is dropped without a close frame (it is not listening anyway). */
-const HEARTBEAT_TIMEOUT_CODE = 1006;
 
 export interface SigcastNode {
   readonly port: number;
@@ -61,9 +60,10 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
       const session = new ProtocolSession(connection, { hub, publisher, log, metrics, nodeId, limits, heartbeatSeconds: config.HEARTBEAT_SECONDS });
       return {
         onMessage: (data, isBinary) => session.onMessage(data, isBinary),
-        onClose: (code, reason) => {
+        onClose: (_code, reason) => {
           metrics.connections.dec();
-          if (code === HEARTBEAT_TIMEOUT_CODE && /timed out|heartbeat/i.test(reason)) metrics.heartbeatTimeouts.inc();
+          // Both transports report a heartbeat drop with the same reason (uWS's own words).
+          if (reason === HEARTBEAT_TIMEOUT_REASON) metrics.heartbeatTimeouts.inc();
           session.onClose();
         },
       };
