@@ -1,3 +1,5 @@
+import type { ErrorDetail } from '../src/errors.js';
+
 /** A tiny typed event emitter (no node:events, so the client runs unchanged in browsers). */
 export class Emitter<Events extends { [name: string]: unknown[] }> {
   private readonly listeners: { [K in keyof Events]?: Set<(...args: Events[K]) => void> } = {};
@@ -27,11 +29,7 @@ export class Emitter<Events extends { [name: string]: unknown[] }> {
 /** Codes the client itself raises, besides the server's error codes (docs/protocol.md). */
 export type ClientErrorCode = 'connection_closed' | 'client_closed' | 'timeout' | 'bad_frame' | 'socket_error' | 'listener_error';
 
-export interface ErrorDetail {
-  index?: number;
-  path: string;
-  message: string;
-}
+export type { ErrorDetail };
 
 /** An error frame from the server, or a client-side failure; `code` is stable, `message` is for humans. */
 export class SigcastClientError extends Error {

@@ -1,5 +1,7 @@
 import { Packr } from 'msgpackr';
+import type { Encoding } from '../src/protocol/encoding.js';
 import type { ClientFrame, ServerFrame } from '../src/protocol/frames.js';
+import { MSGPACK_OPTIONS } from '../src/protocol/msgpack-options.js';
 
 /**
  * What the client needs from a WebSocket: the browser API subset that both the global
@@ -17,13 +19,12 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-export type Encoding = 'json' | 'msgpack';
+export type { Encoding };
 
 /** WebSocket.CLOSED in every implementation. */
 export const CLOSED = 3;
 
-// The server's options: plain msgpack maps, 64-bit integers as numbers.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+const packr = new Packr(MSGPACK_OPTIONS);
 const textDecoder = new TextDecoder();
 
 /** The /v1/ws URL with the encoding chosen by query parameter (works the same in every runtime). */

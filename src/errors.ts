@@ -1,7 +1,17 @@
-/**
- * The one catalog of errors: a stable code, the HTTP status it maps to, and for the fatal
- * WebSocket ones the close code. docs/protocol.md lists every entry.
- */
+// The one catalog of errors: each stable code with its HTTP status, its human message, for the
+// codes that end a WebSocket its close code and reason, and for the retryable ones the
+// Retry-After the answer carries. docs/protocol.md lists every entry (a test keeps them in step).
+import { z } from 'zod';
+
+interface CatalogEntry {
+  readonly status: number;
+  readonly message: string;
+  /** Where the error ends a WebSocket connection: the close code and reason it sends. */
+  readonly close?: { readonly code: number; readonly reason: string };
+  /** Where a retry later is the right answer: the Retry-After of its HTTP answer, in seconds. */
+  readonly retryAfterSeconds?: number;
+}
+
 export const ERRORS = {
   bad_request: { status: 400, message: 'bad request' },
   bad_json: { status: 400, message: 'body or frame is not valid JSON' },
@@ -13,6 +23,7 @@ export const ERRORS = {
   empty_batch: { status: 400, message: 'batch holds no signals' },
   batch_too_large: { status: 413, message: 'batch holds too many signals' },
   body_too_large: { status: 413, message: 'body is too large' },
+  frame_too_large: { status: 413, message: 'frame is too large', close: { code: 1009, reason: 'frame too large' } },
   unsupported_media_type: { status: 415, message: 'content-type must be application/json or application/msgpack' },
   wrong_encoding: { status: 400, message: 'frame type does not match the connection encoding' },
   too_many_subscriptions: { status: 400, message: 'too many subscriptions on this connection' },
@@ -20,40 +31,52 @@ export const ERRORS = {
   already_subscribed: { status: 400, message: 'already subscribed to this channel' },
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'method not allowed' },
-  unavailable: { status: 503, message: 'storage is unavailable; retry later' },
-  shutting_down: { status: 503, message: 'server is shutting down' },
+  slow_consumer: { status: 503, message: 'the send buffer is full', close: { code: 4008, reason: 'slow consumer' } },
+  unavailable: { status: 503, message: 'storage is unavailable; retry later', retryAfterSeconds: 1 },
+  shutting_down: {
+    status: 503,
+    message: 'server is shutting down',
+    close: { code: 1001, reason: 'server shutting down' },
+    retryAfterSeconds: 1,
+  },
   internal: { status: 500, message: 'internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** WebSocket close codes sigcast uses; 4xxx are application codes documented in docs/protocol.md. */
+/** The codes that end a connection, by the name the close is known under. */
 export const CLOSE = {
-  going_away: { code: 1001, reason: 'server shutting down' },
-  frame_too_large: { code: 1009, reason: 'frame too large' },
-  slow_consumer: { code: 4008, reason: 'slow consumer' },
-} as const satisfies Record<string, { code: number; reason: string }>;
-
-export type CloseName = keyof typeof CLOSE;
+  going_away: ERRORS.shutting_down.close,
+  frame_too_large: ERRORS.frame_too_large.close,
+  slow_consumer: ERRORS.slow_consumer.close,
+} as const;
 
 /** One item-level validation problem: which item of a batch, which field, what is wrong. */
-export interface ErrorDetail {
-  index?: number;
-  path: string;
-  message: string;
-}
+export const ErrorDetailSchema = z.object({ index: z.number().int().optional(), path: z.string(), message: z.string() });
+export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
 
 export class SigcastError extends Error {
-  override readonly name = 'SigcastError';
+  override readonly name: string = 'SigcastError';
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     message?: string,
     readonly details?: ErrorDetail[],
+    options?: { cause?: unknown },
   ) {
-    super(message ?? ERRORS[code].message);
+    super(message ?? ERRORS[code].message, options);
     this.status = ERRORS[code].status;
   }
+
+  get retryAfterSeconds(): number | undefined {
+    const entry: CatalogEntry = ERRORS[this.code];
+    return entry.retryAfterSeconds;
+  }
+}
+
+/** The error as sigcast reports it: a catalog error as it is, anything else as `internal`. */
+export function asSigcastError(error: unknown): SigcastError {
+  return error instanceof SigcastError ? error : new SigcastError('internal');
 }
 
 /** The JSON body of an HTTP error answer. */

@@ -16,6 +16,12 @@ export class Metrics {
   readonly gapFills = new Counter({ name: 'sigcast_gap_fills_total', help: 'History reads made to fill a gap or re-sync', registers: [this.registry] });
   readonly slowConsumerDisconnects = new Counter({ name: 'sigcast_slow_consumer_disconnects_total', help: 'Sockets closed for exceeding their send buffer', registers: [this.registry] });
   readonly heartbeatTimeouts = new Counter({ name: 'sigcast_heartbeat_timeouts_total', help: 'Sockets closed for not answering pings', registers: [this.registry] });
+  readonly closes = new Counter({
+    name: 'sigcast_closes_total',
+    help: 'WebSocket connections closed, by cause (heartbeat, slow_consumer, peer, shutdown, protocol)',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
   readonly protocolErrors = new Counter({ name: 'sigcast_protocol_errors_total', help: 'Error frames and HTTP errors sent, by code', labelNames: ['code'], registers: [this.registry] });
   readonly brokerReconnects = new Counter({ name: 'sigcast_broker_reconnects_total', help: 'Broker reconnections (each triggers a re-sync)', registers: [this.registry] });
   readonly brokerLatency = new Histogram({

@@ -1,21 +1,19 @@
+// The composition root: config -> logger -> broker -> transport -> hub -> sessions and routes,
+// and shutdown in reverse. Every option comes from the wiring module.
 import { hostname } from 'node:os';
 import type { Broker } from './broker/broker.js';
-import { MemoryBroker } from './broker/memory-broker.js';
-import { createRedisBroker, redisBrokerOptionsFromConfig } from './broker/redis-broker.js';
 import type { Config } from './config.js';
-import { CLOSE } from './errors.js';
 import { createRoutes } from './http/routes.js';
 import { Hub } from './hub/hub.js';
 import { Publisher } from './ingest/publisher.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { MAX_REPLAY } from './protocol/frames.js';
-import { ProtocolSession } from './protocol/session.js';
-import { createTransport } from './transport/create-transport.js';
-import { HEARTBEAT_TIMEOUT_REASON } from './transport/limits.js';
+import { ProtocolSession } from './session/protocol-session.js';
+import type { CloseInfo, Connection, Session } from './transport/transport.js';
 import type { Transport } from './transport/transport.js';
+import { brokerFromConfig, hubLimits, sessionLimits, transportFromConfig } from './wiring.js';
 
-export const WS_PATH = '/v1/ws';
+export { WS_PATH } from './wiring.js';
 
 export interface SigcastNode {
   readonly port: number;
@@ -29,55 +27,35 @@ export interface SigcastNode {
   stop(): Promise<void>;
 }
 
-/** The composition root: config -> logger -> broker -> hub -> transport, and shutdown in reverse. */
 export async function startNode(config: Config, options: { log?: Logger } = {}): Promise<SigcastNode> {
   const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger(config, { node: nodeId });
   const metrics = new Metrics();
-  const broker = createBroker(config, log);
+  const broker = brokerFromConfig(config, log);
   const publisher = new Publisher(broker, metrics, config.MAX_BATCH);
-  let transport: Transport | undefined;
+  const transport = transportFromConfig(config, log);
+  const hub = new Hub({ broker, fanOut: transport, ...hubLimits(config), log, metrics });
   let closing = false;
 
-  const hub = new Hub({
-    broker,
-    publish: (topic, frames) => transport?.publish(topic, frames),
-    ringCapacity: config.HISTORY_SIZE,
-    maxReplay: Math.min(MAX_REPLAY, config.HISTORY_SIZE),
-    log,
-    metrics,
-  });
-  const limits = { maxFrameBytes: config.MAX_FRAME_BYTES, maxSubscriptions: config.MAX_SUBSCRIPTIONS, maxBatch: config.MAX_BATCH };
-  transport = createTransport(config, log, {
-    wsPath: WS_PATH,
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    maxFrameBytes: config.MAX_FRAME_BYTES,
-    sendBufferBytes: config.SEND_BUFFER_BYTES,
-    heartbeatSeconds: config.HEARTBEAT_SECONDS,
-    http: createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => true }),
-    sessions: (connection) => {
-      metrics.connections.inc();
-      const session = new ProtocolSession(connection, { hub, publisher, log, metrics, nodeId, limits, heartbeatSeconds: config.HEARTBEAT_SECONDS });
-      return {
-        onMessage: (data, isBinary) => session.onMessage(data, isBinary),
-        onClose: (_code, reason) => {
-          metrics.connections.dec();
-          // Both transports report a heartbeat drop with the same reason (uWS's own words).
-          if (reason === HEARTBEAT_TIMEOUT_REASON) metrics.heartbeatTimeouts.inc();
-          session.onClose();
-        },
-      };
-    },
-    onSlowConsumer: (connection) => {
-      metrics.slowConsumerDisconnects.inc();
-      log.warn({ connection: connection.id }, 'closing a slow consumer');
-    },
-  });
+  const sessionContext = { hub, publisher, log, metrics, nodeId, limits: sessionLimits(config), heartbeatSeconds: config.HEARTBEAT_SECONDS };
+  const sessions = (connection: Connection): Session => {
+    metrics.connections.inc();
+    const session = new ProtocolSession(connection, sessionContext);
+    return {
+      onMessage: (data, isBinary) => session.onMessage(data, isBinary),
+      onClose: (close) => {
+        metrics.connections.dec();
+        countClose(metrics, log, connection, close);
+        session.onClose();
+      },
+    };
+  };
+  const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => hub.inSync });
 
   // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
   if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
-  const port = await transport.listen(config.HOST, config.PORT);
+  const port = await transport.listen(config.HOST, config.PORT, { http, sessions });
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
   if (isLoopback(config.HOST)) log.info('no auth is configured: listening on loopback only');
   else log.warn({ host: config.HOST }, 'no auth is configured and HOST is not loopback: anyone who reaches this port can publish and subscribe');
@@ -87,9 +65,9 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
     (stopping ??= (async () => {
       closing = true;
       log.info('shutting down');
-      transport!.stopListening();
+      transport.stopListening();
       await withTimeout(publisher.idle(), config.SHUTDOWN_GRACE_SECONDS * 1000);
-      await transport!.close(CLOSE.going_away.code, CLOSE.going_away.reason);
+      await transport.close();
       hub.close();
       await broker.close();
       log.info('stopped');
@@ -98,12 +76,14 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   return { port, nodeId, broker, hub, transport, metrics, log, stop };
 }
 
-function createBroker(config: Config, log: Logger): Broker {
-  if (config.REDIS_URL === undefined) {
-    log.info('no REDIS_URL: using the embedded in-memory broker (one node, history lost on restart)');
-    return new MemoryBroker({ historySize: config.HISTORY_SIZE, historyTtlMs: config.HISTORY_TTL_SECONDS * 1000 });
+/** Metrics and logs read the typed cause of a close, the same on both transports. */
+function countClose(metrics: Metrics, log: Logger, connection: Connection, close: CloseInfo): void {
+  metrics.closes.inc({ cause: close.cause });
+  if (close.cause === 'heartbeat') metrics.heartbeatTimeouts.inc();
+  if (close.cause === 'slow_consumer') {
+    metrics.slowConsumerDisconnects.inc();
+    log.warn({ connection: connection.id, code: close.code }, 'closed a slow consumer');
   }
-  return createRedisBroker(redisBrokerOptionsFromConfig(config, log.child({ component: 'redis' })));
 }
 
 function isLoopback(host: string): boolean {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../src/broker/redis-broker.js';
+import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../src/wiring.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {

@@ -1,3 +1,4 @@
+import { SigcastError } from '../errors.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
 /**
@@ -70,10 +71,21 @@ export interface BrokerHealth {
   detail?: string;
 }
 
-/** Thrown when the backing store cannot be reached; ingest maps it to 503 + Retry-After. */
-export class BrokerUnavailableError extends Error {
+/**
+ * Thrown when the backing store cannot be reached (503 + Retry-After). The message says what is
+ * unavailable in sigcast's words; the library's own error stays in `cause`, for the logs.
+ */
+export class BrokerUnavailableError extends SigcastError {
   override readonly name = 'BrokerUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('unavailable', message, undefined, options);
+  }
+}
+
+/** Thrown by every call on a broker after `close()`: the node is shutting down. */
+export class BrokerClosedError extends SigcastError {
+  override readonly name = 'BrokerClosedError';
+  constructor() {
+    super('shutting_down', 'the broker is closed: this node is shutting down');
   }
 }

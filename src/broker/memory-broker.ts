@@ -7,6 +7,7 @@ import type {
   HistoryQuery,
   LiveListener,
 } from './broker.js';
+import { BrokerClosedError } from './broker.js';
 import { newEpoch } from './epoch.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
@@ -101,7 +102,7 @@ export class MemoryBroker implements Broker {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('broker is closed');
+    if (this.closed) throw new BrokerClosedError();
   }
 
   private liveLog(channel: string, now: number): ChannelLog | undefined {

@@ -1,13 +1,12 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import type {
-  AppendResult,
-  Broker,
-  BrokerHealth,
-  HistoryPage,
-  HistoryQuery,
-  LiveListener,
+import {
+  BrokerClosedError,
+  type AppendResult,
+  type Broker,
+  type BrokerHealth,
+  type HistoryPage,
+  type HistoryQuery,
+  type LiveListener,
 } from './broker.js';
 import { newEpoch } from './epoch.js';
 import {
@@ -20,7 +19,6 @@ import {
 import { channelKeys } from './redis-keys.js';
 import { appendArgv, defineSigcastCommands, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
 import { RedisSubscriber } from './redis-subscriber.js';
-import { type Config, ConfigError } from '../config.js';
 import { CHANNEL_NAME_PATTERN, type Signal } from '../signal/schema.js';
 
 export interface RedisBrokerOptions extends RedisConnectionOptions {
@@ -89,7 +87,7 @@ export class RedisBroker implements Broker {
 
   /** Resolves once both connections are ready and subscriptions are in place. */
   ready(): Promise<void> {
-    if (this.closing) return Promise.reject(new Error('broker is closed'));
+    if (this.closing) return Promise.reject(new BrokerClosedError());
     if (this.isReady()) return Promise.resolve();
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
@@ -162,12 +160,12 @@ export class RedisBroker implements Broker {
     this.resyncListeners.length = 0;
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(new Error('broker is closed'));
+    for (const waiter of waiters) waiter.reject(new BrokerClosedError());
     await Promise.all([quitConnection(this.command), quitConnection(this.subscriberConnection)]);
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new Error('broker is closed');
+    if (this.closing) throw new BrokerClosedError();
   }
 
   private isReady(): boolean {
@@ -215,46 +213,4 @@ async function quitConnection(redis: Redis): Promise<void> {
 /** Returns at once; connects in the background (a server may start while Redis is still down). */
 export function createRedisBroker(options: RedisBrokerOptions): RedisBroker {
   return new RedisBroker(options);
-}
-
-/**
- * RedisBroker options from the validated configuration; REDIS_URL must be set. Reads
- * REDIS_TLS_CA_FILE (loadConfig itself touches no file), throwing ConfigError when it cannot.
- */
-export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogger): RedisBrokerOptions {
-  if (config.REDIS_URL === undefined) throw new Error('REDIS_URL is not set');
-  return {
-    url: config.REDIS_URL,
-    ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tlsCa: readTlsCaFile(config.REDIS_TLS_CA_FILE) }),
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    historySize: config.HISTORY_SIZE,
-    historyTtlMs: config.HISTORY_TTL_SECONDS * 1000,
-    retryBaseMs: config.REDIS_RETRY_BASE_MS,
-    retryMaxMs: config.REDIS_RETRY_MAX_MS,
-    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-    ...(logger ? { logger } : {}),
-  };
-}
-
-/** The PEM CA bundle at REDIS_TLS_CA_FILE; a ConfigError naming the variable when it is unusable. */
-export function readTlsCaFile(path: string): string {
-  const problem = (what: string) => new ConfigError([`REDIS_TLS_CA_FILE=${JSON.stringify(path)}: ${what}`]);
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw problem(`cannot be read (${error instanceof Error ? error.message : String(error)})`);
-  }
-  // Node's TLS silently skips what it cannot parse in `ca`, which would surface only as failed
-  // handshakes later: check every certificate now.
-  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (certificates.length === 0) throw problem('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
-  certificates.forEach((certificate, index) => {
-    try {
-      new X509Certificate(certificate);
-    } catch (error) {
-      throw problem(`certificate ${index + 1} is not valid (${error instanceof Error ? error.message : String(error)})`);
-    }
-  });
-  return pem;
 }

@@ -160,6 +160,13 @@ export function toBrokerError(error: unknown, operation: string): Error {
   if (error instanceof BrokerUnavailableError) return error;
   const isReplyError = error instanceof Error && error.name === 'ReplyError';
   if (isReplyError && !TRANSIENT_REPLY.test(error.message)) return error;
-  const reason = error instanceof Error ? error.message : String(error);
-  return new BrokerUnavailableError(`Redis unavailable during ${operation}: ${reason}`, { cause: error });
+  return new BrokerUnavailableError(`storage is unavailable: Redis ${unavailableBecause(error, isReplyError)} (${operation}); retry later`, { cause: error });
+}
+
+/** Why Redis could not serve a command, in sigcast's words (ioredis's own text stays in `cause`). */
+function unavailableBecause(error: unknown, isReplyError: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isReplyError) return `answered ${message.split(' ')[0]}`;
+  if (/timed out/i.test(message)) return 'did not answer in time';
+  return 'is not connected';
 }

@@ -1,12 +1,12 @@
-import { BrokerUnavailableError, type Broker } from '../broker/broker.js';
-import { SigcastError, errorBody } from '../errors.js';
+import type { Broker } from '../broker/broker.js';
+import { SigcastError } from '../errors.js';
 import type { Publisher } from '../ingest/publisher.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { decodeJson, decodeMsgpack } from '../protocol/codec.js';
+import { ENCODINGS, encodingOfContentType } from '../protocol/encoding.js';
 import { MAX_REPLAY } from '../protocol/frames.js';
+import { errorResponse, internalErrorResponse, jsonResponse as json, type HttpHandler, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { ChannelNameSchema } from '../signal/schema.js';
-import type { HttpHandler, HttpRequest, HttpResponse } from '../transport/transport.js';
 
 export interface RoutesContext {
   broker: Broker;
@@ -19,16 +19,13 @@ export interface RoutesContext {
   isReady(): boolean;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const RETRY_AFTER_SECONDS = '1';
-
 /** The HTTP API as one pure-ish function over requests: transports only move bytes. */
 export function createRoutes(context: RoutesContext): HttpHandler {
   return async (request) => {
     try {
       return await route(context, request);
     } catch (error) {
-      return errorResponse(context, error);
+      return answerError(context, error);
     }
   };
 }
@@ -61,8 +58,8 @@ async function route(context: RoutesContext, request: HttpRequest): Promise<Http
 
 function decodeBody(request: HttpRequest): unknown {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type === 'application/json') return decodeJson(request.body);
-  if (type === 'application/msgpack' || type === 'application/x-msgpack') return decodeMsgpack(request.body);
+  const encoding = encodingOfContentType(type);
+  if (encoding !== undefined) return ENCODINGS[encoding].decode(request.body);
   throw new SigcastError('unsupported_media_type', `content-type ${JSON.stringify(type || '(none)')} is not supported; use application/json or application/msgpack`);
 }
 
@@ -87,23 +84,11 @@ function methodNotAllowed(allowed: string): SigcastError {
   return new SigcastError('method_not_allowed', `use ${allowed}`);
 }
 
-function errorResponse(context: RoutesContext, error: unknown): HttpResponse {
-  const known =
-    error instanceof SigcastError
-      ? error
-      : error instanceof BrokerUnavailableError
-        ? new SigcastError('unavailable', `storage is unavailable: ${error.message}`)
-        : undefined;
-  if (!known) {
+function answerError(context: RoutesContext, error: unknown): HttpResponse {
+  if (!(error instanceof SigcastError)) {
     context.log.error({ err: error }, 'HTTP request failed');
-    return json(500, errorBody(new SigcastError('internal')));
+    return internalErrorResponse();
   }
-  context.metrics.protocolErrors.inc({ code: known.code });
-  const headers: Record<string, string> = { ...JSON_HEADERS };
-  if (known.status === 503) headers['retry-after'] = RETRY_AFTER_SECONDS;
-  return { status: known.status, headers, body: JSON.stringify(errorBody(known)) };
-}
-
-function json(status: number, body: unknown): HttpResponse {
-  return { status, headers: JSON_HEADERS, body: JSON.stringify(body) };
+  context.metrics.protocolErrors.inc({ code: error.code });
+  return errorResponse(error);
 }

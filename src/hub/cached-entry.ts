@@ -1,11 +1,9 @@
-import { encodeFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
-import { entryJson } from '../signal/entry-json.js';
+// An entry with its wire frames, each encoded at most once per encoding and shared by every subscriber.
+import { ENCODINGS, type Encoding, type WireFrame } from '../protocol/encoding.js';
 import type { Entry } from '../signal/schema.js';
 
-/** An entry with its wire frames, each encoded at most once per encoding and shared by every subscriber. */
 export class CachedEntry {
-  private json: WireFrame | undefined;
-  private msgpack: WireFrame | undefined;
+  private readonly frames: Partial<Record<Encoding, WireFrame>> = {};
 
   constructor(readonly entry: Entry) {}
 
@@ -14,8 +12,6 @@ export class CachedEntry {
   }
 
   frame(encoding: Encoding): WireFrame {
-    // The entry's stored text with the frame type spliced in front: no second serialization.
-    if (encoding === 'json') return (this.json ??= { payload: Buffer.from(`{"type":"entry",${entryJson(this.entry).slice(1)}`), binary: false });
-    return (this.msgpack ??= encodeFrame({ type: 'entry', ...this.entry }, 'msgpack'));
+    return (this.frames[encoding] ??= ENCODINGS[encoding].encodeEntry(this.entry));
   }
 }

@@ -63,6 +63,11 @@ export class ChannelFeed {
     return this.state === 'closed';
   }
 
+  /** Re-reading history to fill a gap or re-sync after a reconnect. */
+  get catchingUp(): boolean {
+    return this.state === 'catching_up';
+  }
+
   /** First seq held in the ring (headSeq + 1 when it holds nothing). */
   get firstSeq(): number {
     return this.ring.first()?.seq ?? this.headSeq + 1;

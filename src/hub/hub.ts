@@ -1,17 +1,22 @@
+// Fans each channel's entries out to this node's subscribers and serves their replay from
+// memory. Redis subscriptions follow local demand: the first local subscriber opens the
+// channel's feed, the last one leaving closes it.
 import type { Broker } from '../broker/broker.js';
 import { SigcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { ENCODINGS, encodeFrame, type Encoding, type WireFrame } from '../protocol/codec.js';
+import { encodeFrame } from '../protocol/codec.js';
+import { ENCODING_NAMES, type Encoding } from '../protocol/encoding.js';
 import type { LiveFrame, ResetFrame, SubscribedFrame, SubscribeFrame } from '../protocol/frames.js';
-import { topicOf, type Connection } from '../transport/transport.js';
 import type { CachedEntry } from './cached-entry.js';
 import { ChannelFeed, type FeedReset, type FeedSink } from './channel-feed.js';
 import { planReplay } from './merge.js';
+import { topicOf, type FanOut, type SubscriberPort } from './port.js';
+import { Membership, type HubSubscription } from './subscription.js';
 
 export interface HubOptions {
   broker: Broker;
-  publish(topic: string, frames: readonly WireFrame[]): void;
+  fanOut: FanOut;
   /** Entries kept per channel in memory (the replay source): the history size. */
   ringCapacity: number;
   maxReplay: number;
@@ -27,57 +32,50 @@ interface ChannelSlot {
   joining: number;
 }
 
-/**
- * Fans each channel's entries out to this node's subscribers, and serves their replay from
- * memory. Redis subscriptions follow local demand: the first local subscriber opens the
- * channel's feed, the last one leaving closes it.
- */
 export class Hub implements FeedSink {
   private readonly slots = new Map<string, ChannelSlot>();
   /** Broker unsubscribes in flight, so that a re-opened feed subscribes only after them. */
-  private readonly closing = new Map<string, Promise<void>>();
+  private readonly pendingUnsubscribes = new Map<string, Promise<void>>();
 
   constructor(private readonly options: HubOptions) {
     options.broker.onResync(() => this.resyncAll());
   }
 
-  get channelCount(): number {
-    return this.slots.size;
+  /** True unless some served channel is re-reading history to fill a gap or re-sync. */
+  get inSync(): boolean {
+    for (const slot of this.slots.values()) if (slot.feed.catchingUp) return false;
+    return true;
   }
 
   /**
    * Replays what the subscriber missed, then joins it to the live stream, in one synchronous
    * step after the feed is in sync, so nothing falls between replay and live.
-   * Resolves false when `stillWanted` says the subscription was abandoned while waiting.
    */
-  async subscribe(connection: Connection, request: SubscribeFrame, stillWanted: () => boolean): Promise<boolean> {
-    const slot = this.acquire(request.channel);
+  subscribe(subscriber: SubscriberPort, request: SubscribeFrame): HubSubscription {
+    const { channel } = request;
+    const membership = new Membership(channel);
+    const slot = this.acquire(channel);
     slot.joining += 1;
-    try {
-      await slot.feed.ready;
-    } catch (error) {
-      slot.joining -= 1;
-      this.releaseIfIdle(request.channel, slot);
-      this.options.log.warn({ channel: request.channel, err: error }, 'subscribe failed: channel could not be synced');
-      throw new SigcastError('unavailable', 'the channel history cannot be read right now; retry later');
-    }
-    slot.joining -= 1;
-    if (connection.closed || !stillWanted()) {
-      this.releaseIfIdle(request.channel, slot);
-      return false;
-    }
-    this.join(connection, request, slot);
-    return true;
-  }
-
-  /** Removes one subscription of a connection (also used when the connection closes). */
-  unsubscribe(connection: Connection, channel: string): void {
-    const slot = this.slots.get(channel);
-    if (!slot) return;
-    if (!connection.closed) connection.unsubscribe(topicOf(channel, connection.encoding));
-    slot.subscribers[connection.encoding] -= 1;
-    this.options.metrics.subscriptions.dec();
-    this.releaseIfIdle(channel, slot);
+    membership.joined = slot.feed.ready.then(
+      () => {
+        slot.joining -= 1;
+        if (membership.state !== 'joining' || subscriber.closed) {
+          membership.state = 'done';
+          this.releaseIfIdle(channel, slot);
+          return false;
+        }
+        this.join(subscriber, request, slot, membership);
+        return true;
+      },
+      (error: unknown) => {
+        slot.joining -= 1;
+        membership.state = 'done';
+        this.releaseIfIdle(channel, slot);
+        this.options.log.warn({ channel, err: error }, 'subscribe failed: channel could not be synced');
+        throw new SigcastError('unavailable', 'the channel history cannot be read right now; retry later');
+      },
+    );
+    return membership;
   }
 
   /** After a broker reconnect: every served channel re-reads what it may have missed. */
@@ -89,11 +87,10 @@ export class Hub implements FeedSink {
   deliver(channel: string, entries: CachedEntry[]): void {
     const slot = this.slots.get(channel);
     if (!slot) return;
-    for (const encoding of ENCODINGS) {
+    for (const encoding of ENCODING_NAMES) {
       const count = slot.subscribers[encoding];
       if (count === 0) continue;
-      const topic = topicOf(channel, encoding);
-      this.options.publish(topic, entries.map((entry) => entry.frame(encoding)));
+      this.options.fanOut.publish(topicOf(channel, encoding), entries.map((entry) => entry.frame(encoding)));
       this.options.metrics.entriesOut.inc(count * entries.length);
     }
   }
@@ -107,8 +104,8 @@ export class Hub implements FeedSink {
     if (!slot) return;
     this.options.metrics.resets.inc({ reason: reset.reason });
     const frame: ResetFrame = { type: 'reset', channel, ...reset };
-    for (const encoding of ENCODINGS) {
-      if (slot.subscribers[encoding] > 0) this.options.publish(topicOf(channel, encoding), [encodeFrame(frame, encoding)]);
+    for (const encoding of ENCODING_NAMES) {
+      if (slot.subscribers[encoding] > 0) this.options.fanOut.publish(topicOf(channel, encoding), [encodeFrame(frame, encoding)]);
     }
   }
 
@@ -119,9 +116,10 @@ export class Hub implements FeedSink {
     }
   }
 
-  private join(connection: Connection, request: SubscribeFrame, slot: ChannelSlot): void {
+  private join(subscriber: SubscriberPort, request: SubscribeFrame, slot: ChannelSlot, membership: Membership): void {
     const { feed } = slot;
-    const { encoding } = connection;
+    const { encoding } = subscriber;
+    const topic = topicOf(request.channel, encoding);
     const plan = planReplay(request, feed.epoch, feed.firstSeq, feed.headSeq, this.options.maxReplay);
     const replay = feed.ring.newest(plan.count);
     const subscribed: SubscribedFrame = {
@@ -133,8 +131,19 @@ export class Hub implements FeedSink {
       replay: replay.length,
     };
     const live: LiveFrame = { type: 'live', channel: request.channel, epoch: feed.epoch, seq: feed.headSeq };
-    connection.cork(() => {
-      connection.send(encodeFrame(subscribed, encoding));
+    // Counted before anything is written: a write can close the connection on the spot (a full
+    // send buffer), and the close then releases this membership like any active one.
+    membership.state = 'active';
+    slot.subscribers[encoding] += 1;
+    this.options.metrics.subscriptions.inc();
+    membership.leave = () => {
+      if (!subscriber.closed) subscriber.leave(topic);
+      slot.subscribers[encoding] -= 1;
+      this.options.metrics.subscriptions.dec();
+      this.releaseIfIdle(request.channel, slot);
+    };
+    subscriber.cork(() => {
+      subscriber.send(encodeFrame(subscribed, encoding));
       if (plan.reset) {
         const reset: ResetFrame = {
           type: 'reset',
@@ -144,15 +153,13 @@ export class Hub implements FeedSink {
           fromSeq: plan.reset.fromSeq,
           requested: { since: request.since ?? 0, ...(request.epoch !== undefined ? { epoch: request.epoch } : {}) },
         };
-        connection.send(encodeFrame(reset, encoding));
+        subscriber.send(encodeFrame(reset, encoding));
         this.options.metrics.resets.inc({ reason: plan.reset.reason });
       }
-      for (const entry of replay) connection.send(entry.frame(encoding));
-      connection.send(encodeFrame(live, encoding));
-      connection.subscribe(topicOf(request.channel, encoding));
+      for (const entry of replay) subscriber.send(entry.frame(encoding));
+      subscriber.send(encodeFrame(live, encoding));
+      if (membership.state === 'active') subscriber.join(topic);
     });
-    slot.subscribers[encoding] += 1;
-    this.options.metrics.subscriptions.inc();
     if (replay.length > 0) {
       this.options.metrics.replays.inc();
       this.options.metrics.replayedEntries.inc(replay.length);
@@ -163,27 +170,29 @@ export class Hub implements FeedSink {
     const existing = this.slots.get(channel);
     if (existing && !existing.feed.closed) return existing;
     const feed = new ChannelFeed(channel, this.options.broker, this.options.ringCapacity, this, this.options.log);
-    const slot: ChannelSlot = { feed, subscribers: { json: 0, msgpack: 0 }, joining: 0 };
+    const subscribers = Object.fromEntries(ENCODING_NAMES.map((name) => [name, 0])) as Record<Encoding, number>;
+    const slot: ChannelSlot = { feed, subscribers, joining: 0 };
     this.slots.set(channel, slot);
     this.options.metrics.channels.set(this.slots.size);
-    const previous = this.closing.get(channel) ?? Promise.resolve();
+    const previous = this.pendingUnsubscribes.get(channel) ?? Promise.resolve();
     void previous.then(() => feed.start());
     return slot;
   }
 
   private releaseIfIdle(channel: string, slot: ChannelSlot): void {
-    if (slot.joining > 0 || slot.subscribers.json > 0 || slot.subscribers.msgpack > 0) return;
+    if (slot.joining > 0 || ENCODING_NAMES.some((name) => slot.subscribers[name] > 0)) return;
+    if (slot.feed.closed && this.slots.get(channel) !== slot) return; // released already
     if (this.slots.get(channel) === slot) this.slots.delete(channel);
     this.options.metrics.channels.set(this.slots.size);
     slot.feed.close();
     // Skipped when a new feed took the channel meanwhile: that feed's own subscribe is the live one.
-    const previous = this.closing.get(channel) ?? Promise.resolve();
+    const previous = this.pendingUnsubscribes.get(channel) ?? Promise.resolve();
     const done: Promise<void> = previous
       .then(() => (this.slots.has(channel) ? undefined : this.options.broker.unsubscribe(channel)))
       .catch((error: unknown) => this.options.log.warn({ channel, err: error }, 'broker unsubscribe failed'))
       .finally(() => {
-        if (this.closing.get(channel) === done) this.closing.delete(channel);
+        if (this.pendingUnsubscribes.get(channel) === done) this.pendingUnsubscribes.delete(channel);
       });
-    this.closing.set(channel, done);
+    this.pendingUnsubscribes.set(channel, done);
   }
 }

@@ -1,15 +1,8 @@
-import { BrokerUnavailableError, type Broker } from '../broker/broker.js';
-import { SigcastError } from '../errors.js';
+import type { Broker } from '../broker/broker.js';
 import type { Metrics } from '../metrics.js';
+import type { AckedEntry } from '../protocol/frames.js';
 import { planPublish } from '../signal/publish-request.js';
 
-export interface AckedEntry {
-  channel: string;
-  seq: number;
-  epoch: string;
-  id: string;
-  duplicate: boolean;
-}
 
 /**
  * Publishing, shared by HTTP and WebSocket: validate the whole request, then one broker append
@@ -52,9 +45,6 @@ export class Publisher {
       this.metrics.entriesIn.inc(acked.length - duplicates);
       if (duplicates > 0) this.metrics.duplicatesIn.inc(duplicates);
       return acked;
-    } catch (error) {
-      if (error instanceof BrokerUnavailableError) throw new SigcastError('unavailable', `storage is unavailable: ${error.message}`);
-      throw error;
     } finally {
       this.inFlight -= 1;
       this.metrics.ingestInFlight.dec();

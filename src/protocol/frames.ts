@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ErrorDetailSchema } from '../errors.js';
+import { ENCODING_NAMES } from './encoding.js';
 import { ChannelNameSchema, EntrySchema } from '../signal/schema.js';
 
 /**
@@ -9,6 +11,7 @@ import { ChannelNameSchema, EntrySchema } from '../signal/schema.js';
 
 /** A client-chosen request id, echoed in the answer. */
 export const RequestIdSchema = z.union([z.string().max(64), z.number().int()]);
+export type RequestId = z.infer<typeof RequestIdSchema>;
 
 export const MAX_REPLAY = 1000;
 
@@ -60,7 +63,7 @@ export const WelcomeFrameSchema = z.object({
   type: z.literal('welcome'),
   version: z.literal(1),
   node: z.string(),
-  encoding: z.enum(['json', 'msgpack']),
+  encoding: z.enum(ENCODING_NAMES),
   heartbeatSeconds: z.number(),
   limits: z.object({ maxFrameBytes: z.number(), maxSubscriptions: z.number(), maxBatch: z.number() }),
 });
@@ -102,12 +105,20 @@ export const UnsubscribedFrameSchema = z.object({
   channel: ChannelNameSchema,
 });
 
+/** Where one published signal was stored (or found already stored, when `duplicate`). */
+export const AckedEntrySchema = z.object({
+  channel: ChannelNameSchema,
+  seq: z.number().int(),
+  epoch: z.string(),
+  id: z.string(),
+  duplicate: z.boolean(),
+});
+export type AckedEntry = z.infer<typeof AckedEntrySchema>;
+
 export const AckFrameSchema = z.object({
   type: z.literal('ack'),
   id: RequestIdSchema,
-  entries: z.array(
-    z.object({ channel: ChannelNameSchema, seq: z.number().int(), epoch: z.string(), id: z.string(), duplicate: z.boolean() }),
-  ),
+  entries: z.array(AckedEntrySchema),
 });
 
 export const PongFrameSchema = z.object({ type: z.literal('pong'), id: RequestIdSchema.optional(), ts: z.number() });
@@ -118,7 +129,7 @@ export const ErrorFrameSchema = z.object({
   code: z.string(),
   message: z.string(),
   channel: ChannelNameSchema.optional(),
-  details: z.array(z.object({ index: z.number().int().optional(), path: z.string(), message: z.string() })).optional(),
+  details: z.array(ErrorDetailSchema).optional(),
 });
 
 export const ServerFrameSchema = z.discriminatedUnion('type', [

@@ -24,6 +24,19 @@ export function sendBufferHardCap(sendBufferBytes: number): number {
   return sendBufferBytes + Math.max(sendBufferBytes, SEND_BUFFER_SLACK_BYTES);
 }
 
+/**
+ * Bytes written (to any socket) after which the slow-consumer sweep runs at once: half the gap
+ * between the limit and the hard cap, so no socket gets from under the limit to the cap between two sweeps.
+ */
+export function earlySweepBytes(sendBufferBytes: number): number {
+  return Math.floor((sendBufferHardCap(sendBufferBytes) - sendBufferBytes) / 2);
+}
+
+/** About the bytes a frame puts on the wire (UTF-16 length for text: no UTF-8 pass on the hot path). */
+export function frameSize(frame: { payload: string | Uint8Array }): number {
+  return typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;
+}
+
 /** Heartbeats: the server pings a client silent for `heartbeatSeconds`, and drops it after twice that. */
 export function heartbeatIdleSeconds(heartbeatSeconds: number): number {
   return heartbeatSeconds * 2;

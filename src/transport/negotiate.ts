@@ -1,10 +1,9 @@
-import type { Encoding } from '../protocol/codec.js';
+import { ENCODING_NAMES, ENCODINGS, encodingOfSubprotocol, isEncoding, type Encoding } from '../protocol/encoding.js';
 
-/** Subprotocols a client may offer instead of the `encoding` query parameter. */
-export const SUBPROTOCOLS: Record<string, Encoding> = {
-  'sigcast.v1.json': 'json',
-  'sigcast.v1.msgpack': 'msgpack',
-};
+/** Subprotocols a client may offer instead of the `encoding` query parameter, from the registry. */
+export const SUBPROTOCOLS: Readonly<Record<string, Encoding>> = Object.fromEntries(
+  ENCODING_NAMES.map((name) => [ENCODINGS[name].subprotocol, name]),
+);
 
 export type Negotiated = { encoding: Encoding; protocol: string } | { error: string };
 
@@ -19,12 +18,14 @@ export function negotiateEncoding(queryEncoding: string | undefined, protocolHea
     .filter((protocol) => protocol.length > 0);
   let encoding: Encoding | undefined;
   if (queryEncoding) {
-    if (queryEncoding !== 'json' && queryEncoding !== 'msgpack') return { error: `encoding must be json or msgpack, not ${JSON.stringify(queryEncoding)}` };
+    if (!isEncoding(queryEncoding)) return { error: `encoding must be ${ENCODING_NAMES.join(' or ')}, not ${JSON.stringify(queryEncoding)}` };
     encoding = queryEncoding;
   }
   if (offered.length === 0) return { encoding: encoding ?? 'json', protocol: '' };
-  const protocol = offered.find((candidate) => SUBPROTOCOLS[candidate] !== undefined && (encoding === undefined || SUBPROTOCOLS[candidate] === encoding));
-  if (!protocol) return { error: `no supported subprotocol offered; use one of ${Object.keys(SUBPROTOCOLS).join(', ')}` };
-  return { encoding: SUBPROTOCOLS[protocol]!, protocol };
+  for (const protocol of offered) {
+    const offeredEncoding = encodingOfSubprotocol(protocol);
+    if (offeredEncoding !== undefined && (encoding === undefined || offeredEncoding === encoding)) return { encoding: offeredEncoding, protocol };
+  }
+  return { error: `no supported subprotocol offered; use one of ${Object.keys(SUBPROTOCOLS).join(', ')}` };
 }
 

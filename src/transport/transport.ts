@@ -1,57 +1,47 @@
-import type { Encoding, WireFrame } from '../protocol/codec.js';
+// The seam between sigcast and a WebSocket/HTTP library. Two implementations: `uws`
+// (uWebSockets.js, the default) and `ws` (node:http + ws, where uWS cannot load). Transports
+// only move bytes: they satisfy the hub's ports (hub/port.ts), hand each socket to a session and
+// each request to the HTTP handler, and report why every socket closed.
+import type { FanOut, SubscriberPort } from '../hub/port.js';
+import type { HttpHandler } from '../protocol/http.js';
 
 /**
- * The seam between sigcast and a WebSocket/HTTP library. Two implementations: `uws`
- * (uWebSockets.js, the default) and `ws` (node:http + ws, where uWS cannot load).
- * Transports only move bytes; protocol decisions live in src/protocol and src/http.
+ * Why a socket closed, the same on both transports: `heartbeat` (silent past the heartbeat),
+ * `slow_consumer` (send buffer over the limit or the hard cap), `protocol` (a frame or handshake
+ * the protocol refuses), `shutdown` (the node is stopping), `peer` (the client closed or went away).
  */
+export type CloseCause = 'heartbeat' | 'slow_consumer' | 'peer' | 'shutdown' | 'protocol';
 
-/** One client WebSocket as the protocol layer sees it. */
-export interface Connection {
-  readonly id: number;
-  readonly encoding: Encoding;
-  readonly closed: boolean;
-  /** Writes one frame (text for JSON, binary for msgpack). Returns false if the connection is closed. */
-  send(frame: WireFrame): boolean;
-  /** Joins a fan-out topic: every later `Transport.publish` to it reaches this connection. */
-  subscribe(topic: string): void;
-  unsubscribe(topic: string): void;
-  /** Runs `fn` with this connection's writes batched into as few syscalls as possible. */
-  cork(fn: () => void): void;
-  /** Closes with a status code and reason. Safe to call more than once. */
-  close(code: number, reason: string): void;
+export interface CloseInfo {
+  cause: CloseCause;
+  /** The close code the client sees (1006 where no close frame was sent). */
+  code: number;
+  reason: string;
 }
 
-/** The protocol logic for one connection, created by the composition root for each new socket. */
+/** One client WebSocket as the layers above see it. */
+export interface Connection extends SubscriberPort {
+  readonly id: number;
+  /** Closes with a code and reason, for a cause. Safe to call more than once. */
+  close(cause: CloseCause, code: number, reason: string): void;
+}
+
+/** The protocol logic of one connection, created for each new socket. */
 export interface Session {
   onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void;
-  /** `reason` is the close reason, or why the transport dropped the socket (e.g. heartbeat timeout). */
-  onClose(code: number, reason: string): void;
+  /** Called exactly once, when the socket is gone. */
+  onClose(close: CloseInfo): void;
 }
 
 export type SessionFactory = (connection: Connection) => Session;
 
-export interface HttpRequest {
-  method: string;
-  /** Path without the query string. */
-  path: string;
-  query: URLSearchParams;
-  /** Lower-cased header names. */
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body: string | Buffer;
-}
-
-export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;
-
-export interface TransportOptions {
+/** What a transport serves once it listens. */
+export interface TransportHandlers {
   http: HttpHandler;
   sessions: SessionFactory;
+}
+
+export interface TransportOptions {
   /** Path of the WebSocket endpoint. */
   wsPath: string;
   maxBodyBytes: number;
@@ -59,28 +49,16 @@ export interface TransportOptions {
   /** Send-buffer bytes past which a socket is closed as a slow consumer. */
   sendBufferBytes: number;
   heartbeatSeconds: number;
-  /** Called when a socket is closed for exceeding its send buffer. */
-  onSlowConsumer(connection: Connection): void;
 }
 
-export interface Transport {
+export interface Transport extends FanOut {
   readonly name: 'uws' | 'ws';
   /** Starts listening; resolves with the bound port (useful with port 0). */
-  listen(host: string, port: number): Promise<number>;
-  /**
-   * Writes frames, in order, to every connection subscribed to `topic`, each frame built once for
-   * all of them; the frames of one call may leave in one write per connection.
-   */
-  publish(topic: string, frames: readonly WireFrame[]): void;
+  listen(host: string, port: number, handlers: TransportHandlers): Promise<number>;
   /** Number of open WebSocket connections. */
   readonly connectionCount: number;
   /** Stops accepting new connections and requests; existing ones keep working. */
   stopListening(): void;
-  /** Closes every WebSocket with the given code (1001 on shutdown) and releases the server. Idempotent. */
-  close(code: number, reason: string): Promise<void>;
-}
-
-/** Topic of a channel for one encoding: subscribers of each encoding share pre-encoded frames. */
-export function topicOf(channel: string, encoding: Encoding): string {
-  return encoding === 'json' ? `j:${channel}` : `m:${channel}`;
+  /** Closes every WebSocket with 1001 (shutdown) and releases the server. Idempotent. */
+  close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { bodyTooLarge } from './http-answers.js';
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse } from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse } from './transport.js';
+import type { HttpRequest, HttpResponse } from '../protocol/http.js';
 
 /** Adapts uWS's callback-style HTTP to the transport-neutral request/response of src/http. */
 

@@ -1,14 +1,16 @@
-import type { HttpResponse as UwsResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+// HTTP and WebSocket on uWebSockets.js: fan-out by topic publish, frames copied once per socket.
+import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { CLOSE } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Encoding, WireFrame } from '../protocol/codec.js';
-import { readHttpBody, writeHttpResponse } from './uws-http.js';
-import { loadUws } from './uws-loader.js';
-import { frameHardLimit, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
+import type { Encoding, WireFrame } from '../protocol/encoding.js';
+import { internalErrorResponse } from '../protocol/http.js';
 import { refusedUpgrade } from './http-answers.js';
+import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
-import type { Connection, Session, Transport, TransportOptions } from './transport.js';
+import type { CloseCause, Connection, Session, Transport, TransportHandlers, TransportOptions } from './transport.js';
+import { readHttpBody, writeHttpResponse } from './uws-http.js';
+import { loadUws } from './uws-loader.js';
 
 interface SocketData {
   encoding: Encoding;
@@ -18,27 +20,41 @@ interface SocketData {
 
 let nextConnectionId = 1;
 
+/** uWS's answer to a send that passed maxBackpressure: the message is dropped and the socket closed. */
+const SEND_DROPPED = 2;
+
+/** What every socket's writes report to: the sweeper watches the bytes written. */
+interface WriteObserver {
+  noteWrite(bytes: number): void;
+}
+
 class UwsConnection implements Connection {
   readonly id = nextConnectionId++;
   closed = false;
+  /** Set when sigcast itself closes the socket: the close handler reports it. */
+  closeCause: CloseCause | undefined;
   session!: Session;
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
     readonly encoding: Encoding,
+    private readonly writes: WriteObserver,
   ) {}
 
   send(frame: WireFrame): boolean {
     if (this.closed) return false;
-    this.socket.send(frame.payload, frame.binary);
+    this.writes.noteWrite(frameSize(frame));
+    if (this.closed) return false; // the sweep it may have started closed this very socket
+    // At the hard cap uWS drops the message and closes the socket later, with 1006 and no reason.
+    if (this.socket.send(frame.payload, frame.binary) === SEND_DROPPED) this.closeCause ??= 'slow_consumer';
     return true;
   }
 
-  subscribe(topic: string): void {
+  join(topic: string): void {
     if (!this.closed) this.socket.subscribe(topic);
   }
 
-  unsubscribe(topic: string): void {
+  leave(topic: string): void {
     if (!this.closed) this.socket.unsubscribe(topic);
   }
 
@@ -47,9 +63,10 @@ class UwsConnection implements Connection {
     this.socket.cork(fn);
   }
 
-  close(code: number, reason: string): void {
+  close(cause: CloseCause, code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeCause = cause;
     this.socket.end(code, reason);
   }
 
@@ -58,13 +75,25 @@ class UwsConnection implements Connection {
   }
 }
 
-/** HTTP and WebSocket on uWebSockets.js: fan-out by topic publish, frames copied once per socket. */
+/**
+ * Why uWS closed a socket that sigcast did not close itself (hard-cap drops of a send are marked
+ * on the connection when the send is refused): silence is uWS's idle timeout.
+ */
+function closeCauseOf(code: number, message: string): CloseCause {
+  if (message === HEARTBEAT_TIMEOUT_REASON) return 'heartbeat';
+  return PROTOCOL_CLOSE_CODES.has(code) ? 'protocol' : 'peer';
+}
+
+/** Close codes that mean a frame broke the protocol (RFC 6455 section 7.4.1). */
+const PROTOCOL_CLOSE_CODES = new Set([1002, 1003, 1007, 1009]);
+
 export class UwsTransport implements Transport {
   readonly name = 'uws';
   private readonly app: TemplatedApp;
   private readonly connections = new Set<UwsConnection>();
   private readonly sweeper: SlowConsumerSweeper<UwsConnection>;
   private listenSocket: us_listen_socket | undefined;
+  private handlers: TransportHandlers | undefined;
   private closing = false;
 
   constructor(
@@ -74,10 +103,9 @@ export class UwsTransport implements Transport {
     const { uws, native, reason } = loadUws();
     if (!native) log.warn({ reason }, 'uWebSockets.js runs on its slow JavaScript emulation');
     this.app = uws.App();
-    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, (connection) => {
-      options.onSlowConsumer(connection);
-      connection.close(CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
-    });
+    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
+      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason),
+    );
     this.app.ws<SocketData>(options.wsPath, {
       // uWS drops an over-limit frame without a close frame (1006); frames up to the hard limit are
       // read so that the message handler can close with the documented 1009 instead.
@@ -104,34 +132,36 @@ export class UwsTransport implements Transport {
       },
       open: (socket) => {
         const data = socket.getUserData();
-        const connection = new UwsConnection(socket, data.encoding);
+        const connection = new UwsConnection(socket, data.encoding, this.sweeper);
         data.connection = connection;
         this.connections.add(connection);
-        connection.session = options.sessions(connection);
+        connection.session = this.handlers!.sessions(connection);
       },
       message: (socket, message, isBinary) => {
         const connection = socket.getUserData().connection;
         if (!connection || connection.closed) return;
         if (message.byteLength > options.maxFrameBytes) {
-          return connection.close(CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
+          return connection.close('protocol', CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
         }
         connection.session.onMessage(message, isBinary);
       },
       close: (socket, code, message) => {
         const connection = socket.getUserData().connection;
         if (!connection) return;
+        const reason = Buffer.from(message).toString();
+        const cause = connection.closeCause ?? closeCauseOf(code, reason);
         connection.closed = true;
         this.connections.delete(connection);
-        connection.session.onClose(code, Buffer.from(message).toString());
+        connection.session.onClose({ cause, code, reason });
       },
     });
     this.app.any('/*', (res, req) => {
       const request = readHttpBody(res, req, options.maxBodyBytes);
       void request.then(async (parsed) => {
         if (!parsed.ok) return writeHttpResponse(res, parsed.response);
-        const response = await options.http(parsed.request).catch((error: unknown) => {
+        const response = await this.handlers!.http(parsed.request).catch((error: unknown) => {
           this.log.error({ err: error }, 'HTTP handler failed');
-          return { status: 500, body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) };
+          return internalErrorResponse();
         });
         writeHttpResponse(res, response);
       });
@@ -142,7 +172,8 @@ export class UwsTransport implements Transport {
     return this.connections.size;
   }
 
-  listen(host: string, port: number): Promise<number> {
+  listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
+    this.handlers = handlers;
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (listenSocket) => {
         if (!listenSocket) return reject(new Error(`cannot listen on ${host}:${port}`));
@@ -154,9 +185,11 @@ export class UwsTransport implements Transport {
   }
 
   publish(topic: string, frames: readonly WireFrame[]): void {
-    this.sweeper.notePublish();
     // uWS coalesces what is published outside its handlers into one write per socket.
-    for (const frame of frames) this.app.publish(topic, frame.payload, frame.binary);
+    for (const frame of frames) {
+      this.sweeper.noteWrite(frameSize(frame));
+      this.app.publish(topic, frame.payload, frame.binary);
+    }
   }
 
   stopListening(): void {
@@ -165,11 +198,10 @@ export class UwsTransport implements Transport {
     this.listenSocket = undefined;
   }
 
-  async close(code: number, reason: string): Promise<void> {
+  async close(): Promise<void> {
     this.stopListening();
     this.sweeper.stop();
-    for (const connection of [...this.connections]) connection.close(code, reason);
+    const { code, reason } = CLOSE.going_away;
+    for (const connection of [...this.connections]) connection.close('shutdown', code, reason);
   }
 }
-
-export type { UwsResponse };

@@ -1,19 +1,23 @@
+// One client socket of the ws transport.
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import type { Encoding, WireFrame } from '../protocol/codec.js';
-import type { Beating } from './ws-heartbeat.js';
+import type { Encoding, WireFrame } from '../protocol/encoding.js';
+import type { Beating } from './heartbeat.js';
+import type { CloseCause, CloseInfo, Connection, Session } from './transport.js';
 import { buildDataFrame } from './ws-frame.js';
-import type { Connection, Session } from './transport.js';
 
 /** What a connection needs from its transport: the topic map and its bookkeeping. */
 export interface ConnectionOwner {
-  join(topic: string, connection: WsConnection): void;
-  leave(topic: string, connection: WsConnection): void;
+  addToTopic(topic: string, connection: WsConnection): void;
+  removeFromTopic(topic: string, connection: WsConnection): void;
   /** The connection is gone: forget it and tell its session (exactly once). */
-  finished(connection: WsConnection, code: number, reason: string): void;
+  finished(connection: WsConnection, close: CloseInfo): void;
   /** Its send buffer passed the hard cap. */
   overflowed(connection: WsConnection): void;
 }
+
+/** The close code of a connection dropped without a close frame. */
+export const ABNORMAL_CLOSURE = 1006;
 
 let nextConnectionId = 1;
 
@@ -38,10 +42,13 @@ export class WsConnection implements Connection, Beating {
     readonly encoding: Encoding,
     private readonly owner: ConnectionOwner,
     private readonly hardCapBytes: number,
+    private readonly writes: { noteWrite(bytes: number): void },
   ) {}
 
   send(frame: WireFrame): boolean {
-    return this.write(buildDataFrame(frame));
+    const bytes = buildDataFrame(frame);
+    this.writes.noteWrite(bytes.length);
+    return this.write(bytes);
   }
 
   /** Writes a complete, pre-built WebSocket frame (shared by every subscriber of a publish). */
@@ -52,15 +59,15 @@ export class WsConnection implements Connection, Beating {
     return true;
   }
 
-  subscribe(topic: string): void {
+  join(topic: string): void {
     if (this.closed || this.topics.has(topic)) return;
     this.topics.add(topic);
-    this.owner.join(topic, this);
+    this.owner.addToTopic(topic, this);
   }
 
-  unsubscribe(topic: string): void {
+  leave(topic: string): void {
     if (!this.topics.delete(topic)) return;
-    this.owner.leave(topic, this);
+    this.owner.removeFromTopic(topic, this);
   }
 
   cork(fn: () => void): void {
@@ -74,7 +81,7 @@ export class WsConnection implements Connection, Beating {
   }
 
   /** Sends a close frame (after what is buffered) and, like uWS's end(), reports the close at once. */
-  close(code: number, reason: string): void {
+  close(cause: CloseCause, code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     try {
@@ -83,14 +90,14 @@ export class WsConnection implements Connection, Beating {
       // A code a close frame may not carry (e.g. 1006) or a reason over 123 bytes: just drop it.
       this.socket.terminate();
     }
-    this.finish(code, reason);
+    this.finish({ cause, code, reason });
   }
 
-  /** Drops the TCP connection without a close frame. */
-  terminate(code: number, reason: string): void {
+  /** Drops the TCP connection without a close frame (the client sees 1006). */
+  terminate(cause: CloseCause, reason: string): void {
     this.closed = true;
     this.socket.terminate();
-    this.finish(code, reason);
+    this.finish({ cause, code: ABNORMAL_CLOSURE, reason });
   }
 
   /** Resolves once the TCP socket is closed. */
@@ -111,12 +118,12 @@ export class WsConnection implements Connection, Beating {
   }
 
   /** The closing handshake is over (or the socket is gone): called from ws's 'close' event too. */
-  finish(code: number, reason: string): void {
+  finish(close: CloseInfo): void {
     if (this.done) return;
     this.done = true;
     this.closed = true;
-    for (const topic of this.topics) this.owner.leave(topic, this);
+    for (const topic of this.topics) this.owner.removeFromTopic(topic, this);
     this.topics.clear();
-    this.owner.finished(this, code, reason);
+    this.owner.finished(this, close);
   }
 }

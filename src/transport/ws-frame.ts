@@ -1,4 +1,4 @@
-import type { WireFrame } from '../protocol/codec.js';
+import type { WireFrame } from '../protocol/encoding.js';
 
 /**
  * Builds a complete, unmasked server-to-client WebSocket data frame (RFC 6455 §5.2) in one

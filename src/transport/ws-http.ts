@@ -1,7 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { bodyTooLarge } from './http-answers.js';
-import type { HttpRequest, HttpResponse } from './transport.js';
+import type { HttpRequest, HttpResponse } from '../protocol/http.js';
 
 /** Adapts node:http to the transport-neutral request/response of src/http (the twin of uws-http.ts). */
 

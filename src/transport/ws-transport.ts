@@ -4,20 +4,23 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CLOSE } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Encoding, WireFrame } from '../protocol/codec.js';
-import { frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
+import type { Encoding, WireFrame } from '../protocol/encoding.js';
+import { internalErrorResponse, type HttpRequest, type HttpResponse } from '../protocol/http.js';
+import { Heartbeat } from './heartbeat.js';
 import { refusedUpgrade } from './http-answers.js';
+import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
-import type { HttpResponse, Transport, TransportOptions } from './transport.js';
+import type { CloseCause, CloseInfo, Transport, TransportHandlers, TransportOptions } from './transport.js';
 import { WsConnection, type ConnectionOwner } from './ws-connection.js';
 import { buildDataFrame } from './ws-frame.js';
-import { Heartbeat } from './ws-heartbeat.js';
 import { readHttpRequest, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
 
 /** How long shutdown waits for clients to answer the close frame before dropping them. */
 const CLOSE_GRACE_MS = 1000;
-const ABNORMAL_CLOSURE = 1006;
+
+/** Close codes `ws` itself sends when a client breaks the protocol (RFC 6455 section 7.4.1). */
+const PROTOCOL_CLOSE_CODES = new Set([1002, 1003, 1007, 1009]);
 
 /**
  * HTTP and WebSocket on node:http + ws, for platforms where uWS does not load. Same routes,
@@ -34,6 +37,7 @@ export class WsTransport implements Transport, ConnectionOwner {
   private readonly protocols = new WeakMap<IncomingMessage, string>();
   private readonly sweeper: SlowConsumerSweeper<WsConnection>;
   private readonly heartbeat: Heartbeat<WsConnection>;
+  private handlers: TransportHandlers | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
 
@@ -50,12 +54,11 @@ export class WsTransport implements Transport, ConnectionOwner {
       maxPayload: frameHardLimit(options.maxFrameBytes),
       handleProtocols: (_offered, req) => this.protocols.get(req) ?? false,
     });
-    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, (connection) => {
-      options.onSlowConsumer(connection);
-      connection.close(CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
-    });
+    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
+      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason),
+    );
     this.heartbeat = new Heartbeat(this.connections, options.heartbeatSeconds, (connection) =>
-      connection.terminate(ABNORMAL_CLOSURE, HEARTBEAT_TIMEOUT_REASON),
+      connection.terminate('heartbeat', HEARTBEAT_TIMEOUT_REASON),
     );
   }
 
@@ -63,7 +66,8 @@ export class WsTransport implements Transport, ConnectionOwner {
     return this.connections.size;
   }
 
-  listen(host: string, port: number): Promise<number> {
+  listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
+    this.handlers = handlers;
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -78,9 +82,9 @@ export class WsTransport implements Transport, ConnectionOwner {
   publish(topic: string, frames: readonly WireFrame[]): void {
     const subscribers = this.topics.get(topic);
     if (!subscribers || subscribers.size === 0 || frames.length === 0) return;
-    this.sweeper.notePublish();
     // All frames of the call, framed once and joined: one write (one syscall) per subscriber.
     const bytes = frames.length === 1 ? buildDataFrame(frames[0]!) : Buffer.concat(frames.map(buildDataFrame));
+    this.sweeper.noteWrite(bytes.length);
     for (const connection of subscribers) connection.write(bytes);
   }
 
@@ -91,33 +95,32 @@ export class WsTransport implements Transport, ConnectionOwner {
     this.server.close();
   }
 
-  close(code: number, reason: string): Promise<void> {
-    return (this.closed ??= this.shutdown(code, reason));
+  close(): Promise<void> {
+    return (this.closed ??= this.shutdown());
   }
 
   // ---- ConnectionOwner ----
 
-  join(topic: string, connection: WsConnection): void {
+  addToTopic(topic: string, connection: WsConnection): void {
     let subscribers = this.topics.get(topic);
     if (!subscribers) this.topics.set(topic, (subscribers = new Set()));
     subscribers.add(connection);
   }
 
-  leave(topic: string, connection: WsConnection): void {
+  removeFromTopic(topic: string, connection: WsConnection): void {
     const subscribers = this.topics.get(topic);
     if (!subscribers?.delete(connection)) return;
     if (subscribers.size === 0) this.topics.delete(topic);
   }
 
-  finished(connection: WsConnection, code: number, reason: string): void {
+  finished(connection: WsConnection, close: CloseInfo): void {
     if (!this.connections.delete(connection)) return;
-    connection.session?.onClose(code, reason);
+    connection.session?.onClose(close);
   }
 
   overflowed(connection: WsConnection): void {
     // Past the hard cap nothing more is buffered: drop it now, as uWS does (no close frame).
-    this.options.onSlowConsumer(connection);
-    connection.terminate(ABNORMAL_CLOSURE, '');
+    connection.terminate('slow_consumer', '');
   }
 
   // ---- HTTP and upgrades ----
@@ -143,7 +146,7 @@ export class WsTransport implements Transport, ConnectionOwner {
   }
 
   private onOpen(ws: WebSocket, raw: Duplex, encoding: Encoding): void {
-    const connection = new WsConnection(ws, raw, encoding, this, sendBufferHardCap(this.options.sendBufferBytes));
+    const connection = new WsConnection(ws, raw, encoding, this, sendBufferHardCap(this.options.sendBufferBytes), this.sweeper);
     this.connections.add(connection);
     const heard = () => connection.heard();
     ws.on('ping', heard);
@@ -154,34 +157,40 @@ export class WsTransport implements Transport, ConnectionOwner {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
       // Frames between the limit and the hard limit get the documented close, as on uWS.
       if (bytes.byteLength > this.options.maxFrameBytes) {
-        return connection.close(CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
+        return connection.close('protocol', CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
       }
       connection.session?.onMessage(bytes, isBinary);
     });
     ws.on('error', (error) => this.log.debug({ err: error, connection: connection.id }, 'WebSocket error'));
-    ws.on('close', (code: number, reason: Buffer) => connection.finish(code, reason.toString()));
-    connection.session = this.options.sessions(connection);
+    ws.on('close', (code: number, reason: Buffer) => connection.finish({ cause: peerCloseCause(code), code, reason: reason.toString() }));
+    connection.session = this.handlers!.sessions(connection);
   }
 
-  private async answer(request: Parameters<TransportOptions['http']>[0]): Promise<HttpResponse> {
-    return this.options.http(request).catch((error: unknown) => {
+  private async answer(request: HttpRequest): Promise<HttpResponse> {
+    return this.handlers!.http(request).catch((error: unknown) => {
       this.log.error({ err: error }, 'HTTP handler failed');
-      return { status: 500, body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }) };
+      return internalErrorResponse();
     });
   }
 
-  private async shutdown(code: number, reason: string): Promise<void> {
+  private async shutdown(): Promise<void> {
     this.stopListening();
     this.sweeper.stop();
     this.heartbeat.stop();
     const open = [...this.connections];
-    for (const connection of open) connection.close(code, reason);
+    const { code, reason } = CLOSE.going_away;
+    for (const connection of open) connection.close('shutdown', code, reason);
     // Give clients a moment to answer the close frame, so that it reaches them before we exit.
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
     await Promise.race([Promise.all(open.map((connection) => connection.socketClosed())), grace]);
     clearTimeout(timer);
-    for (const connection of open) connection.terminate(ABNORMAL_CLOSURE, reason);
+    for (const connection of open) connection.terminate('shutdown', reason);
     this.server.closeAllConnections();
   }
+}
+
+/** A close sigcast did not start: `ws` closed it for a protocol violation, or the client did. */
+function peerCloseCause(code: number): CloseCause {
+  return PROTOCOL_CLOSE_CODES.has(code) ? 'protocol' : 'peer';
 }

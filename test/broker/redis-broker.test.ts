@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { BrokerUnavailableError } from '../../src/broker/broker.js';
-import { type RedisBroker, createRedisBroker, redisBrokerOptionsFromConfig } from '../../src/broker/redis-broker.js';
+import { type RedisBroker, createRedisBroker } from '../../src/broker/redis-broker.js';
+import { redisBrokerOptionsFromConfig } from '../../src/wiring.js';
 import {
   redisConnectionOptions,
   redisTargetFromUrl,

@@ -2,12 +2,8 @@ import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { BrokerUnavailableError } from '../../src/broker/broker.js';
-import {
-  type RedisBroker,
-  createRedisBroker,
-  readTlsCaFile,
-  redisBrokerOptionsFromConfig,
-} from '../../src/broker/redis-broker.js';
+import { type RedisBroker, createRedisBroker } from '../../src/broker/redis-broker.js';
+import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../../src/wiring.js';
 import {
   type BrokerLogger,
   type ConnectionProblem,

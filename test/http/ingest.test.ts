@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { MSGPACK_OPTIONS } from '../../src/protocol/msgpack-options.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { postSignals, signal, startTestNode } from '../support/sigcast.js';
@@ -36,7 +37,7 @@ describe('POST /v1/signals', () => {
   });
 
   it('accepts msgpack bodies and the {signals} form', async () => {
-    const body = new Packr({ useRecords: false }).pack({ signals: [signal('H.MP'), signal('H.MP')] });
+    const body = new Packr(MSGPACK_OPTIONS).pack({ signals: [signal('H.MP'), signal('H.MP')] });
     const answer = await postSignals(node.baseUrl, body, 'application/msgpack');
     expect(answer.status).toBe(200);
     expect(answer.body.entries.map((e: { seq: number }) => e.seq)).toEqual([1, 2]);

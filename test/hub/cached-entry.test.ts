@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { MSGPACK_OPTIONS } from '../../src/protocol/msgpack-options.js';
 import { describe, expect, it } from 'vitest';
 import { parseAnnouncement } from '../../src/broker/redis-scripts.js';
 import { CachedEntry } from '../../src/hub/cached-entry.js';
@@ -34,7 +35,7 @@ describe('CachedEntry', () => {
     const msgpack = cached.frame('msgpack');
     expect(msgpack.binary).toBe(true);
     expect(cached.frame('msgpack')).toBe(msgpack);
-    expect(new Packr({ useRecords: false }).unpack(msgpack.payload as Uint8Array)).toEqual({ type: 'entry', ...entry });
+    expect(new Packr(MSGPACK_OPTIONS).unpack(msgpack.payload as Uint8Array)).toEqual({ type: 'entry', ...entry });
   });
 });
 

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { MSGPACK_OPTIONS } from '../../src/protocol/msgpack-options.js';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { CLOSE } from '../../src/errors.js';
@@ -31,7 +32,7 @@ export const MAX_FRAME_BYTES = 2048;
 export const MAX_SUBSCRIPTIONS = 3;
 const SLOW_BUFFER_BYTES = 64 * 1024;
 const SLOW_BATCH = 100;
-const packr = new Packr({ useRecords: false });
+const packr = new Packr(MSGPACK_OPTIONS);
 
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -315,6 +316,34 @@ export function protocolCases(target: Target, redisUrl: () => string): void {
     expect(slow.seqs(channel)).toEqual(range(1, slow.seqs(channel).length));
     expect(await metric(own, 'sigcast_slow_consumer_disconnects_total')).toBe(1);
     await expectAlive(fast);
+  });
+
+  test('a replay burst far past the send buffer closes the consumer as slow (4008, or the hard cap), counted once, and releases its subscriptions', async () => {
+    const own = await startTestNode({ REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: `cap-${transport}-${encoding}`, TRANSPORT: transport, SEND_BUFFER_BYTES: String(16 * 1024) });
+    onTestFinished(() => own.stop());
+    // ~10 KB per entry: two replays of 1000 are ~20 MB, past the hard cap (~4 MB) plus what the kernel buffers.
+    const meta = Object.fromEntries(range(1, 32).map((i) => [`pad${i}`, 'x'.repeat(250)]));
+    const channels = ['CAP.A', 'CAP.B'];
+    const watcher = await connect(own, encoding);
+    for (const channel of channels) {
+      await watcher.subscribe(channel);
+      for (let batch = 0; batch < 20; batch += 1) await publish(own, channel, 50, { meta });
+    }
+    await waitFor(() => channels.every((channel) => watcher.seqs(channel).length === 1000), 10_000, 'the watcher');
+    const greedy = await connect(own, encoding);
+    greedy.pauseReading();
+    // Both subscribes in one burst: each replay is written at once, inside one corked write.
+    for (const channel of channels) greedy.socket.send(encodeAs(encoding, { op: 'subscribe', id: channel, channel, last: 1000 }));
+    await waitFor(async () => (await metric(own, 'sigcast_slow_consumer_disconnects_total')) === 1, 10_000, 'the slow-consumer count');
+    expect(await metric(own, 'sigcast_closes_total{cause="slow_consumer"}')).toBe(1);
+    greedy.resumeReading();
+    // The early sweep closes it with 4008 before the hard cap, where the library would drop it (1006).
+    expect([CLOSE.slow_consumer.code, 1006]).toContain((await greedy.waitForClose(10_000)).code);
+    // The dropped connection holds nothing: only the watcher's subscriptions remain.
+    await waitFor(async () => (await metric(own, 'sigcast_connections')) === 1, 5000, 'the connection count');
+    expect(await metric(own, 'sigcast_subscriptions')).toBe(channels.length);
+    expect(await metric(own, 'sigcast_channels')).toBe(channels.length);
+    await expectAlive(watcher);
   });
 
   describe('bad input gets an error frame with a stable code, and the connection keeps working', () => {

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { Packr } from 'msgpackr';
+import { MSGPACK_OPTIONS } from '../../src/protocol/msgpack-options.js';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -38,7 +39,7 @@ export function signal(symbol: string, extra: Record<string, unknown> = {}): Rec
   return { symbol, side: 'BUY', strength: 0.5, ...extra };
 }
 
-const packr = new Packr({ useRecords: false });
+const packr = new Packr(MSGPACK_OPTIONS);
 
 /** A recording WebSocket client speaking JSON or msgpack. */
 export class TestClient {

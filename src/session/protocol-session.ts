@@ -1,12 +1,16 @@
-import { SigcastError, type ErrorCode } from '../errors.js';
+// The /v1 protocol of one connection: decodes and validates each frame, then subscribes,
+// unsubscribes, publishes or answers pings. Bad frames get an error frame; the connection stays usable.
+import { asSigcastError, SigcastError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
+import type { HubSubscription } from '../hub/subscription.js';
 import type { Publisher } from '../ingest/publisher.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { decodeFrame, encodeFrame } from '../protocol/codec.js';
+import type { WireFrame } from '../protocol/encoding.js';
+import type { ErrorFrame, RequestId, SubscribeFrame, WelcomeFrame } from '../protocol/frames.js';
+import { parseClientFrame, requestIdOf } from '../protocol/parse-client-frame.js';
 import type { Connection, Session } from '../transport/transport.js';
-import { decodeFrame, encodeFrame, type WireFrame } from './codec.js';
-import type { ErrorFrame, WelcomeFrame } from './frames.js';
-import { parseClientFrame, requestIdOf } from './parse-client-frame.js';
 
 export interface SessionContext {
   hub: Hub;
@@ -18,14 +22,9 @@ export interface SessionContext {
   heartbeatSeconds: number;
 }
 
-type SubscriptionState = { state: 'joining' } | { state: 'active' };
-
-/**
- * The /v1 protocol for one connection: decodes and validates each frame, then subscribes,
- * unsubscribes, publishes or answers pings. Bad frames get an error frame; the connection stays usable.
- */
 export class ProtocolSession implements Session {
-  private readonly subscriptions = new Map<string, SubscriptionState>();
+  /** One hub membership per subscribed channel; its unsubscribe() is the only way out. */
+  private readonly subscriptions = new Map<string, HubSubscription>();
   private outbox: WireFrame[] = [];
 
   constructor(
@@ -65,13 +64,12 @@ export class ProtocolSession implements Session {
   }
 
   onClose(): void {
-    for (const [channel, subscription] of this.subscriptions) {
-      if (subscription.state === 'active') this.context.hub.unsubscribe(this.connection, channel);
-    }
+    const subscriptions = [...this.subscriptions.values()];
     this.subscriptions.clear();
+    for (const subscription of subscriptions) subscription.unsubscribe();
   }
 
-  private subscribe(frame: Parameters<Hub['subscribe']>[1]): void {
+  private subscribe(frame: SubscribeFrame): void {
     const { channel, id } = frame;
     if (this.subscriptions.has(channel)) return this.sendError(new SigcastError('already_subscribed'), id, channel);
     if (this.subscriptions.size >= this.context.limits.maxSubscriptions) {
@@ -81,29 +79,23 @@ export class ProtocolSession implements Session {
         channel,
       );
     }
-    const subscription: SubscriptionState = { state: 'joining' };
+    const subscription = this.context.hub.subscribe(this.connection, frame);
     this.subscriptions.set(channel, subscription);
-    const stillWanted = () => this.subscriptions.get(channel) === subscription;
-    this.context.hub.subscribe(this.connection, frame, stillWanted).then(
-      (joined) => {
-        if (joined) this.subscriptions.set(channel, { state: 'active' });
-      },
-      (error: unknown) => {
-        if (stillWanted()) this.subscriptions.delete(channel);
-        this.sendError(error, id, channel);
-      },
-    );
+    subscription.joined.catch((error: unknown) => {
+      if (this.subscriptions.get(channel) === subscription) this.subscriptions.delete(channel);
+      this.sendError(error, id, channel);
+    });
   }
 
-  private unsubscribe(channel: string, id: string | number | undefined): void {
+  private unsubscribe(channel: string, id: RequestId | undefined): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return this.sendError(new SigcastError('not_subscribed'), id, channel);
     this.subscriptions.delete(channel);
-    if (subscription.state === 'active') this.context.hub.unsubscribe(this.connection, channel);
+    subscription.unsubscribe();
     this.send({ type: 'unsubscribed', ...(id !== undefined ? { id } : {}), channel });
   }
 
-  private async publish(id: string | number, signals: unknown): Promise<void> {
+  private async publish(id: RequestId, signals: unknown): Promise<void> {
     try {
       const entries = await this.context.publisher.publish(signals);
       this.sendSoon({ type: 'ack', id, entries });
@@ -139,18 +131,17 @@ export class ProtocolSession implements Session {
     });
   };
 
-  private sendError(error: unknown, id?: string | number, channel?: string): void {
-    const known = error instanceof SigcastError ? error : undefined;
-    if (!known) this.context.log.error({ err: error }, 'unexpected error in a session');
-    const code: ErrorCode = known?.code ?? 'internal';
-    this.context.metrics.protocolErrors.inc({ code });
+  private sendError(error: unknown, id?: RequestId, channel?: string): void {
+    if (!(error instanceof SigcastError)) this.context.log.error({ err: error }, 'unexpected error in a session');
+    const known = asSigcastError(error);
+    this.context.metrics.protocolErrors.inc({ code: known.code });
     const frame: ErrorFrame = {
       type: 'error',
       ...(id !== undefined ? { id } : {}),
-      code,
-      message: known?.message ?? 'internal error',
+      code: known.code,
+      message: known.message,
       ...(channel !== undefined ? { channel } : {}),
-      ...(known?.details ? { details: known.details } : {}),
+      ...(known.details ? { details: known.details } : {}),
     };
     this.send(frame);
   }

@@ -1,0 +1,98 @@
+// The registry of wire encodings. Everything that differs between JSON and msgpack is stated
+// here once (frame kind, subprotocol, topic prefix, encode, decode); the rest of sigcast asks
+// the registry, so a third encoding touches this file and nothing else.
+import { C1, Packr } from 'msgpackr';
+import { SigcastError } from '../errors.js';
+import { entryJson } from '../signal/entry-json.js';
+import type { Entry } from '../signal/schema.js';
+import { MSGPACK_OPTIONS } from './msgpack-options.js';
+
+/**
+ * What a transport writes: a text frame or a binary frame. A text payload may be pre-encoded
+ * UTF-8 bytes: frames sent many times (replay) are then never re-encoded per send.
+ */
+export interface WireFrame {
+  readonly payload: string | Uint8Array;
+  readonly binary: boolean;
+}
+
+export interface EncodingSpec {
+  /** True: binary WebSocket frames; false: text frames. */
+  readonly binary: boolean;
+  /** The Sec-WebSocket-Protocol name that selects this encoding. */
+  readonly subprotocol: string;
+  /** HTTP content types of request bodies in this encoding (the first one is canonical). */
+  readonly contentTypes: readonly string[];
+  /** Prefix of fan-out topics: subscribers of one encoding share pre-encoded frames. */
+  readonly topicPrefix: string;
+  encode(frame: unknown): WireFrame;
+  /** An entry frame; may reuse the text the broker stored the entry as. */
+  encodeEntry(entry: Entry): WireFrame;
+  /** Throws SigcastError (bad_json / bad_msgpack) on malformed bytes. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const packr = new Packr(MSGPACK_OPTIONS);
+
+const json: EncodingSpec = {
+  binary: false,
+  subprotocol: 'sigcast.v1.json',
+  contentTypes: ['application/json'],
+  topicPrefix: 'j:',
+  encode: (frame) => ({ payload: JSON.stringify(frame), binary: false }),
+  // The entry's stored text with the frame type spliced in front: no second serialization.
+  encodeEntry: (entry) => ({ payload: Buffer.from(`{"type":"entry",${entryJson(entry).slice(1)}`), binary: false }),
+  decode(bytes) {
+    try {
+      return JSON.parse(textDecoder.decode(bytes));
+    } catch (error) {
+      throw new SigcastError('bad_json', `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  },
+};
+
+const msgpack: EncodingSpec = {
+  binary: true,
+  subprotocol: 'sigcast.v1.msgpack',
+  contentTypes: ['application/msgpack', 'application/x-msgpack'],
+  topicPrefix: 'm:',
+  encode: (frame) => ({ payload: packr.pack(frame), binary: true }),
+  encodeEntry: (entry) => ({ payload: packr.pack({ type: 'entry', ...entry }), binary: true }),
+  decode(bytes) {
+    let value: unknown;
+    try {
+      value = packr.unpack(bytes);
+    } catch (error) {
+      throw new SigcastError('bad_msgpack', `not valid msgpack: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    // 0xC1 is "never used" in msgpack; msgpackr decodes it to a marker instead of failing.
+    if (containsNeverUsed(value, 0)) throw new SigcastError('bad_msgpack', 'not valid msgpack: reserved byte 0xc1');
+    return value;
+  },
+};
+
+export const ENCODINGS = { json, msgpack } as const satisfies Record<string, EncodingSpec>;
+export type Encoding = keyof typeof ENCODINGS;
+export const ENCODING_NAMES = Object.keys(ENCODINGS) as [Encoding, ...Encoding[]];
+
+export function isEncoding(name: string): name is Encoding {
+  return Object.hasOwn(ENCODINGS, name);
+}
+
+/** The encoding whose subprotocol this is, if any. */
+export function encodingOfSubprotocol(protocol: string): Encoding | undefined {
+  return ENCODING_NAMES.find((name) => ENCODINGS[name].subprotocol === protocol);
+}
+
+/** The encoding of an HTTP body with this (lower-cased, parameter-free) content type, if any. */
+export function encodingOfContentType(type: string): Encoding | undefined {
+  return ENCODING_NAMES.find((name) => ENCODINGS[name].contentTypes.includes(type));
+}
+
+function containsNeverUsed(value: unknown, depth: number): boolean {
+  if (value === C1) return true;
+  if (depth > 8 || typeof value !== 'object' || value === null) return false;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => containsNeverUsed(child, depth + 1));
+}

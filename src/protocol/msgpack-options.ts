@@ -1,0 +1,4 @@
+// The one msgpack configuration that the server, the client and the tests share: plain msgpack
+// maps (never msgpackr's record extension), so any msgpack library reads sigcast's frames, and
+// 64-bit integers as numbers. Imported by the browser client too, so it stays dependency-free.
+export const MSGPACK_OPTIONS = { useRecords: false, mapsAsObjects: true, int64AsType: 'number' } as const;
