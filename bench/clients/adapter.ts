@@ -55,9 +55,6 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
-export type SystemName = 'sigcast' | 'raw-uws' | 'ws-ioredis' | 'socketio' | 'soketi';
-export const SYSTEMS: readonly SystemName[] = ['sigcast', 'raw-uws', 'ws-ioredis', 'socketio', 'soketi'];
-
 export interface ClientOptions {
   /** Base URLs of the node this client talks to. */
   http: string;

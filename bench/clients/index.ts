@@ -1,4 +1,5 @@
-import type { BenchClient, ClientEvents, ClientOptions, SystemName } from './adapter.js';
+import type { SystemName } from '../lib/variants.js';
+import type { BenchClient, ClientEvents, ClientOptions } from './adapter.js';
 import { pusherClient } from './pusher-client.js';
 import { rawUwsClient } from './raw-uws-client.js';
 import { sigcastClient } from './sigcast-client.js';

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SYSTEMS, type SystemName } from '../clients/adapter.js';
-import type { SigcastVariant } from '../scenarios/types.js';
+import { type SigcastVariant, SYSTEMS, type SystemName } from './variants.js';
 
 /** Command-line options of `npm run bench -- ...`, validated with clear messages. */
 export interface BenchArgs extends SigcastVariant {

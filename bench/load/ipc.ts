@@ -1,4 +1,5 @@
-import type { ClientOptions, SystemName } from '../clients/adapter.js';
+import type { ClientOptions } from '../clients/adapter.js';
+import type { SystemName } from '../lib/variants.js';
 import type { Completeness, Expected } from './tracker.js';
 
 /** Messages between the bench (parent) and its load worker processes. */

@@ -1,7 +1,8 @@
-import type { BenchClient, ClientOptions, EntryEvent, SystemName } from '../clients/adapter.js';
+import type { BenchClient, ClientOptions, EntryEvent } from '../clients/adapter.js';
 import { createClient } from '../clients/index.js';
 import { encodeHistogram, newHistogram } from '../lib/hist.js';
 import { nowMs, sleep } from '../lib/timing.js';
+import type { SystemName } from '../lib/variants.js';
 import type { SubscriberReport, SubscriberSpec } from './ipc.js';
 import { addCompleteness, emptyCompleteness, type Expected, SeqTracker } from './tracker.js';
 

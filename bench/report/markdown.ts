@@ -1,5 +1,5 @@
 import type { JobResult } from '../scenarios/types.js';
-import type { RunFile } from './write.js';
+import type { RunFile } from './run-file.js';
 import { judgeTargets } from './targets.js';
 
 /** The markdown table of one run (bench/results/latest.md, pasted into bench/RESULTS.md). */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type RunFile, writeReports } from './write.js';
+import type { RunFile } from './run-file.js';
+import { writeReports } from './write.js';
 
 /**
  * Re-renders latest.md and report.html from a saved run (after a change to the report code):

@@ -1,4 +1,4 @@
-import type { SystemName } from '../clients/adapter.js';
+import type { SystemName } from '../lib/variants.js';
 import type { JobResult } from '../scenarios/types.js';
 
 /** Issue 4's targets, judged from one run's results. */

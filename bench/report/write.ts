@@ -1,20 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobResult, Params } from '../scenarios/types.js';
+import type { JobResult } from '../scenarios/types.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { renderMarkdown } from './markdown.js';
+import type { RunFile } from './run-file.js';
 import { barChart, percentileChart } from './svg.js';
-
-export interface RunFile {
-  command: string;
-  date: string;
-  quick: boolean;
-  params: Params;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
-  seconds: number;
-  git?: { start: string; end: string };
-  results: JobResult[];
-}
 
 /** The headline metric of each scenario's chart. */
 const HEADLINE: Record<string, { unit: string; pick(r: JobResult): number | undefined }> = {

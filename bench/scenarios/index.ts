@@ -1,4 +1,4 @@
-import type { SystemName } from '../clients/adapter.js';
+import type { SystemName } from '../lib/variants.js';
 import type { JobPlan, Params, ScenarioDef } from './types.js';
 
 /**

@@ -1,13 +1,6 @@
-import type { SystemName } from '../clients/adapter.js';
 import type { LatencySummary } from '../lib/hist.js';
+import type { SigcastVariant, SystemName } from '../lib/variants.js';
 import type { PublisherSpec, SubscriberSpec } from '../load/ipc.js';
-
-/** How sigcast itself is run in a job (the peers have one way each). */
-export interface SigcastVariant {
-  transport: 'uws' | 'ws';
-  encoding: 'json' | 'msgpack';
-  broker: 'memory' | 'redis';
-}
 
 /** Knobs a user may set on the command line; each scenario has its own defaults (quick and full). */
 export interface Params extends SigcastVariant {

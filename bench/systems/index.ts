@@ -1,4 +1,4 @@
-import type { SystemName } from '../clients/adapter.js';
+import type { SystemName } from '../lib/variants.js';
 import { rawUws } from './raw-uws.js';
 import { sigcast } from './sigcast.js';
 import { socketio } from './socketio.js';

@@ -1,6 +1,6 @@
-import type { SystemName } from '../clients/adapter.js';
-import type { RedisHandle } from '../lib/redis-server.js';
 import type { Spawned } from '../lib/procs.js';
+import type { RedisHandle } from '../lib/redis-server.js';
+import type { SystemName } from '../lib/variants.js';
 
 /** One running server process of a system under test. */
 export interface BenchNode {

@@ -13,7 +13,9 @@ import {
 } from '../../src/broker/redis-connection.js';
 import { channelKeys } from '../../src/broker/redis-keys.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { type RedisServerHandle, redisTlsSupport, startRedisServer, testCertificates } from '../support/redis-server.js';
+import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { testCertificates } from '../support/throwaway-ca.js';
+import { redisTlsSupport } from '../support/tls-probe.js';
 import { openTestBroker } from '../support/test-broker.js';
 import { TestClient, postSignals, signal as httpSignal, startTestNode } from '../support/sigcast.js';
 import { waitFor } from '../support/wait.js';
