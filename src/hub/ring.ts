@@ -33,10 +33,6 @@ export class Ring<T> {
     return this.at(0);
   }
 
-  last(): T | undefined {
-    return this.at(this.count - 1);
-  }
-
   /** The newest `n` items, oldest first. */
   newest(n: number): T[] {
     const take = Math.max(0, Math.min(n, this.count));

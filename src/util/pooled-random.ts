@@ -8,7 +8,7 @@ const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let offset = POOL_BYTES;
 
-export function randomByte(): number {
+function randomByte(): number {
   if (offset >= POOL_BYTES) {
     randomFillSync(pool);
     offset = 0;

@@ -10,7 +10,7 @@ describe('Ring', () => {
     expect(ring.newest(2)).toEqual([4, 5]);
     expect(ring.newest(0)).toEqual([]);
     expect(ring.first()).toBe(3);
-    expect(ring.last()).toBe(5);
+    expect(ring.newest(1)).toEqual([5]);
     expect(ring.at(3)).toBeUndefined();
   });
 

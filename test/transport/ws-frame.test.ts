@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { WireFrame } from '../../src/protocol/codec.js';
+import type { WireFrame } from '../../src/protocol/encoding.js';
 import { buildDataFrame } from '../../src/transport/ws-frame.js';
 
 const FIN_TEXT = 0x81;
