@@ -1,14 +1,14 @@
-import type { AckFrame, ClientFrame, ErrorFrame, LiveFrame, ResetFrame, ServerFrame, WelcomeFrame } from '../src/protocol/frames.js';
+import type { AckFrame, ErrorFrame, LiveFrame, ResetFrame, ServerFrame, WelcomeFrame } from '../src/protocol/frames.js';
 import type { Entry, PublishItem } from '../src/signal/schema.js';
 import { backoffDelay } from './backoff.js';
 import { Emitter, SigcastClientError } from './events.js';
 import type { Position, StartPosition } from './position-tracker.js';
 import { PendingRequests } from './requests.js';
-import { Subscriptions, type SubscribeOptions } from './subscriptions.js';
+import { Subscriptions, type DeliveredEntry, type SubscribeOptions } from './subscriptions.js';
 import { now, Watchdog } from './watchdog.js';
-import { CLOSED, decodeServerFrame, encodeClientFrame, socketUrl, type Encoding, type WebSocketConstructor, type WebSocketLike } from './wire.js';
+import { CLOSED, decodeServerFrame, encodeClientFrame, socketAddress, type Encoding, type OutgoingFrame, type WebSocketConstructor, type WebSocketLike } from './wire.js';
 
-export type { Entry, LiveFrame, Position, PublishItem, ResetFrame, StartPosition, SubscribeOptions, WebSocketConstructor, WebSocketLike, WelcomeFrame };
+export type { DeliveredEntry, Entry, LiveFrame, Position, PublishItem, ResetFrame, StartPosition, SubscribeOptions, WebSocketConstructor, WebSocketLike, WelcomeFrame };
 export { SigcastClientError } from './events.js';
 export type AckEntry = AckFrame['entries'][number];
 
@@ -21,6 +21,12 @@ export interface SigcastClientOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
   /** How long publish() and ping() wait for their answer (including for a connection). Default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * API key or JWT, sent at every (re)connect as a `sigcast.token.<token>` subprotocol (or
+   * `?token=` when it holds characters a subprotocol cannot). A function is asked before every
+   * connect, so a refreshed token is used on the next one. A server without auth ignores it.
+   */
+  token?: string | (() => string | undefined);
 }
 
 /** `reconnectInMs` is set when the client will reconnect by itself. */
@@ -98,7 +104,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
    * Subscribes to a channel from a position (`since`+`epoch`, the `last` N, or live only when
    * neither is given). Returns the function that unsubscribes. One subscription per channel.
    */
-  subscribe(channel: string, options: SubscribeOptions, onEntry: (entry: Entry) => void): () => void {
+  subscribe(channel: string, options: SubscribeOptions, onEntry: (entry: DeliveredEntry) => void): () => void {
     if (this.closing) throw closedError();
     const remove = this.subscriptions.add(channel, options, onEntry);
     const frame = this.welcome ? this.subscriptions.pendingFrame(channel) : undefined;
@@ -160,9 +166,11 @@ export class SigcastClient extends Emitter<ClientEvents> {
 
   private connect(): void {
     const url = typeof this.url === 'function' ? this.url() : this.url;
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketImpl(socketUrl(url, this.encoding));
+      const address = socketAddress(url, this.encoding, token);
+      socket = address.protocols ? new this.WebSocketImpl(address.url, address.protocols) : new this.WebSocketImpl(address.url);
     } catch (error) {
       this.emit('error', new SigcastClientError('socket_error', `cannot open ${url}: ${describe(error)}`));
       return this.scheduleReconnect({ code: 1006, reason: 'connect failed' });
@@ -271,7 +279,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
     for (const frame of this.requests.takeUnsent(socket)) this.send(frame);
   }
 
-  private send(frame: ClientFrame): void {
+  private send(frame: OutgoingFrame): void {
     try {
       this.socket?.send(encodeClientFrame(frame, this.encoding));
     } catch (error) {

@@ -2,8 +2,18 @@ import type { ClientFrame, EntryFrame, ErrorFrame, LiveFrame, ResetFrame, Subscr
 import type { Entry } from '../src/signal/schema.js';
 import { SigcastClientError } from './events.js';
 import { PositionTracker, type Position, type StartPosition } from './position-tracker.js';
+import type { OutgoingFrame } from './wire.js';
+
+/** An entry as the app receives it; `replaced` is set on a conflated feed: how many newer-than-last entries this one stands for. */
+export type DeliveredEntry = Entry & { replaced?: number };
 
 export interface SubscribeOptions extends StartPosition {
+  /**
+   * Ask for a conflated feed: after the replay, at most one entry (the newest) per `conflate` ms,
+   * each carrying `replaced`. Sent only when set; a server without conflation refuses the
+   * subscribe with an error frame (`onError`).
+   */
+  conflate?: number;
   /** The position could not be honoured, or the channel's history was lost: see docs/protocol.md. */
   onReset?: (reset: ResetFrame) => void;
   /** The replay is done; entries from now on are live. Called again after every re-subscribe. */
@@ -15,7 +25,7 @@ export interface SubscribeOptions extends StartPosition {
 interface Subscription {
   readonly channel: string;
   readonly tracker: PositionTracker;
-  readonly onEntry: (entry: Entry) => void;
+  readonly onEntry: (entry: DeliveredEntry) => void;
   readonly options: SubscribeOptions;
   /** Id of the subscribe frame sent on the current socket; frames of the channel count only after its `subscribed`. */
   requestId: string | undefined;
@@ -40,7 +50,7 @@ export class Subscriptions {
   constructor(private readonly callApp: (what: string, fn: () => void) => void) {}
 
   /** Adds a subscription; returns its remover, which gives the unsubscribe frame to send if the server knows of it. */
-  add(channel: string, options: SubscribeOptions, onEntry: (entry: Entry) => void): () => ClientFrame | undefined {
+  add(channel: string, options: SubscribeOptions, onEntry: (entry: DeliveredEntry) => void): () => ClientFrame | undefined {
     if (this.byChannel.has(channel)) throw new Error(`already subscribed to ${channel}`);
     const subscription: Subscription = { channel, tracker: new PositionTracker(options), onEntry, options, requestId: undefined, joined: false };
     this.byChannel.set(channel, subscription);
@@ -56,12 +66,12 @@ export class Subscriptions {
   }
 
   /** Subscribe frames for every subscription, each from its current position (on a new connection). */
-  subscribeAll(): ClientFrame[] {
+  subscribeAll(): OutgoingFrame[] {
     return [...this.byChannel.values()].map((subscription) => this.subscribeFrame(subscription));
   }
 
   /** The subscribe frame of a channel that has none on this socket yet (new, or after a transient failure). */
-  pendingFrame(channel: string): ClientFrame | undefined {
+  pendingFrame(channel: string): OutgoingFrame | undefined {
     const subscription = this.byChannel.get(channel);
     return subscription && subscription.requestId === undefined ? this.subscribeFrame(subscription) : undefined;
   }
@@ -112,10 +122,12 @@ export class Subscriptions {
     return { retry: false, error };
   }
 
-  private subscribeFrame(subscription: Subscription): ClientFrame {
+  private subscribeFrame(subscription: Subscription): OutgoingFrame {
     subscription.requestId = `s${this.nextId++}`;
     subscription.joined = false;
-    return { op: 'subscribe', id: subscription.requestId, channel: subscription.channel, ...subscription.tracker.request() };
+    const { conflate } = subscription.options;
+    const frame = { op: 'subscribe' as const, id: subscription.requestId, channel: subscription.channel, ...subscription.tracker.request() };
+    return conflate === undefined ? frame : { ...frame, conflate };
   }
 
   private joined(channel: string): Subscription | undefined {
