@@ -27,7 +27,17 @@ export class Emitter<Events extends { [name: string]: unknown[] }> {
 }
 
 /** Codes the client itself raises, besides the server's error codes (docs/protocol.md). */
-export type ClientErrorCode = 'connection_closed' | 'client_closed' | 'timeout' | 'bad_frame' | 'socket_error' | 'listener_error';
+export type ClientErrorCode =
+  | 'connection_closed'
+  | 'client_closed'
+  | 'timeout'
+  | 'bad_frame'
+  | 'socket_error'
+  | 'listener_error'
+  // The publisher's own: its queue is full; fetch could not reach the server; an answer it cannot read.
+  | 'queue_full'
+  | 'network_error'
+  | 'bad_answer';
 
 export type { ErrorDetail };
 
