@@ -1,63 +1,63 @@
-import { ConfigError, ConfigSchema, loadConfig, processEnv } from './config.js';
-import { createLogger } from './log.js';
-import { startNode } from './node.js';
+// The `sigcast` command: `serve`, `tail`, `publish`, `--help`, `--version`. Each command lives in
+// src/cli/; this file only picks one, hands it the process's streams and signals, and exits.
+import { ConfigError, processEnv } from './config.js';
+import { UsageError } from './cli/args.js';
+import type { CommandIo } from './cli/io.js';
+import { runPublish } from './cli/publish.js';
+import { runServe } from './cli/serve.js';
+import { runTail } from './cli/tail.js';
+import { packageVersion } from './util/package-root.js';
 
-/**
- * `sigcast serve [--port 8080 --redis-url redis://... ...]`: every flag is the kebab-case form of
- * a configuration variable and overrides the environment.
- */
-const USAGE = `usage: sigcast serve [--flag value ...]
+const USAGE = `usage: sigcast serve [--flag value ...]       run a node (sigcast serve --help lists every variable: PORT, REDIS_URL, ...)
+       sigcast tail <channel...> [options]   print signals as they arrive, resuming after disconnects
+       sigcast publish [options]             publish a signal from flags, or JSON lines from stdin
+       sigcast --version                     print the version
 
-Every configuration variable can be given as a flag: PORT as --port, REDIS_URL as --redis-url, ...
-Variables: ${Object.keys(ConfigSchema.shape).join(', ')}`;
+Run \`sigcast <command> --help\` for a command's options.`;
 
-export function flagsToEnv(args: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i]!;
-    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) throw new ConfigError([`unexpected argument ${JSON.stringify(arg)}`]);
-    const name = match[1]!.replace(/-/g, '_').toUpperCase();
-    if (!(name in ConfigSchema.shape)) throw new ConfigError([`unknown flag --${match[1]}`]);
-    const value = match[2] ?? args[++i];
-    if (value === undefined) throw new ConfigError([`flag --${match[1]} needs a value`]);
-    env[name] = value;
-  }
-  return env;
-}
+const COMMANDS: Record<string, (args: readonly string[], io: CommandIo) => Promise<number>> = {
+  serve: (args, io) => runServe(args, io, processEnv()),
+  tail: runTail,
+  publish: runPublish,
+};
+
+const io: CommandIo = {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  onStop: (listener) => {
+    // `on`, not `once`: after the first signal a second one must not kill the process mid-shutdown.
+    process.on('SIGINT', () => listener('SIGINT'));
+    process.on('SIGTERM', () => listener('SIGTERM'));
+  },
+};
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+  const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`sigcast ${packageVersion()}\n`);
+    return 0;
   }
-  if (command !== 'serve') {
-    process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[name];
+  if (!run) {
+    process.stderr.write(`unknown command ${JSON.stringify(name)}\n${USAGE}\n`);
     return 2;
   }
-  const config = loadConfig({ ...processEnv(), ...flagsToEnv(rest) });
-  const log = createLogger(config);
-  const node = await startNode(config, { log });
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'signal received');
-    node.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  return -1;
+  try {
+    return await run(rest, io);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`sigcast ${name}: ${error.message}\nRun \`sigcast ${name} --help\` for its options.\n`);
+    return 2;
+  }
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     // Before the logger exists (bad config, transport refused), say it plainly on stderr.
     const message = error instanceof Error ? error.message : String(error);
