@@ -7,6 +7,7 @@ import { ENCODINGS, encodingOfContentType } from '../protocol/encoding.js';
 import { MAX_REPLAY } from '../protocol/frames.js';
 import { errorResponse, internalErrorResponse, jsonResponse as json, type HttpHandler, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { ChannelNameSchema } from '../signal/schema.js';
+import { loadStaticFiles } from './static.js';
 
 export interface RoutesContext {
   broker: Broker;
@@ -21,9 +22,10 @@ export interface RoutesContext {
 
 /** The HTTP API as one pure-ish function over requests: transports only move bytes. */
 export function createRoutes(context: RoutesContext): HttpHandler {
+  const dashboard = loadStaticFiles();
   return async (request) => {
     try {
-      return await route(context, request);
+      return dashboard.answer(request) ?? (await route(context, request));
     } catch (error) {
       return answerError(context, error);
     }
