@@ -45,6 +45,8 @@ type ClientEvents = {
 
 /** Close code the client uses when the server went silent past its heartbeat (a half-open connection). */
 export const CLIENT_HEARTBEAT_CLOSE = 4000;
+/** Close code of a connection the app asked to replace (`reconnect()`). */
+export const CLIENT_RECONNECT_CLOSE = 4001;
 
 /**
  * A sigcast /v1 client for Node and browsers. It keeps every subscription's position and, after
@@ -140,6 +142,21 @@ export class SigcastClient extends Emitter<ClientEvents> {
     const { promise } = this.requests.add('g', (id) => ({ op: 'ping', id }), () => now() - started, this.timeoutMs);
     this.flushRequests();
     return promise;
+  }
+
+  /**
+   * Drops the connection and connects again (e.g. after the token changed); subscriptions resume
+   * from their positions, as after any disconnect. Connects at once when waiting to reconnect.
+   */
+  reconnect(): void {
+    if (this.closing) return;
+    const socket = this.socket;
+    if (!socket) {
+      clearTimeout(this.reconnectTimer);
+      return this.connect();
+    }
+    this.onSocketClosed(CLIENT_RECONNECT_CLOSE, 'reconnect requested');
+    socket.close(CLIENT_RECONNECT_CLOSE, 'reconnect requested');
   }
 
   /** Closes for good (no reconnect); pending requests fail with `client_closed`. Idempotent. */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { connect, type SigcastClient, type SigcastClientError, type SigcastClientOptions } from '../../clients/sigcast-client.js';
+import { CLIENT_RECONNECT_CLOSE, connect, type SigcastClient, type SigcastClientError, type SigcastClientOptions } from '../../clients/sigcast-client.js';
 import { postSignals, signal, startTestNode, TestClient } from '../support/sigcast.js';
 import { waitFor } from '../support/wait.js';
 
@@ -61,6 +61,26 @@ describe('client token', () => {
       ['sigcast.v1.json', 'sigcast.token.t1'],
       ['sigcast.v1.json', 'sigcast.token.t2'],
     ]);
+  });
+
+  it('reconnect() replaces the connection (with a fresh token) and resumes every subscription', async () => {
+    const node = await startTestNode();
+    cleanups.push(() => node.stop());
+    let issued = 0;
+    const sigcast = client(node.wsUrl, { token: () => `t${++issued}` });
+    const seqs: number[] = [];
+    const closes: number[] = [];
+    let lives = 0;
+    sigcast.on('close', (info) => closes.push(info.code));
+    sigcast.subscribe('BTCUSDT', { last: 10, onLive: () => (lives += 1) }, (entry) => seqs.push(entry.seq));
+    await postSignals(node.baseUrl, [signal('BTCUSDT'), signal('BTCUSDT')]);
+    await waitFor(() => seqs.length === 2, 5000, 'two entries');
+    sigcast.reconnect();
+    await postSignals(node.baseUrl, [signal('BTCUSDT')]);
+    await waitFor(() => lives === 2 && seqs.length === 3, 5000, 'the resumed subscription');
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(closes).toEqual([CLIENT_RECONNECT_CLOSE]);
+    expect(issued).toBe(2);
   });
 
   it('works against a server without auth, which ignores it', async () => {
