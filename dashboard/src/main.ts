@@ -1,25 +1,11 @@
 // The dashboard page: wires the controls, the feed (the project's client on this server's
 // /v1/ws), the table and the panels, and publishes its own counters on window.__sigcast.
 // Query parameters: ?channels=BTCUSDT,ETHUSDT&last=100&rows=500&conflate=100
+import type { PageCounters } from './counters.js';
 import { Feed, type ConflationState, type ConnectionState } from './feed.js';
 import { Problems, renderChannels, renderConflation, renderConnection, renderStats } from './panels.js';
-import { ChannelStats, type ChannelSnapshot } from './stats.js';
+import { ChannelStats } from './stats.js';
 import { SignalTable } from './table.js';
-
-/** What the page tells a test (or a curious operator in the console) about itself. */
-export interface PageCounters {
-  received: number;
-  rendered: number;
-  dropped: number;
-  backlog: number;
-  maxBacklog: number;
-  rows: number;
-  frames: ReturnType<SignalTable['frames']['summary']>;
-  connection: ConnectionState;
-  conflation: ConflationState;
-  channels: ChannelSnapshot[];
-  problems: string[];
-}
 
 declare global {
   interface Window {

@@ -6,9 +6,9 @@ export interface ChannelSnapshot {
   channel: string;
   /** Entries per second over the last window. */
   rate: number;
-  /** Median latency of the live entries of the last window, in ms; undefined when there were none. */
+  /** Median latency of the live entries of the last window that had any, in ms; undefined before the first. */
   latencyMs: number | undefined;
-  /** Highest latency seen in the last window, in ms. */
+  /** Highest latency of that window, in ms. */
   maxLatencyMs: number | undefined;
   lastSeq: number;
   total: number;
@@ -59,8 +59,9 @@ export class ChannelStats {
       stats.snapshot = {
         channel,
         rate: (stats.windowCount * 1000) / elapsed,
-        latencyMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : undefined,
-        maxLatencyMs: sorted.length ? sorted[sorted.length - 1] : undefined,
+        // A quiet window keeps the last latency seen: no news is not zero latency.
+        latencyMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : stats.snapshot.latencyMs,
+        maxLatencyMs: sorted.length ? sorted[sorted.length - 1] : stats.snapshot.maxLatencyMs,
         lastSeq: stats.lastSeq,
         total: stats.total,
         replaced: stats.replaced,
