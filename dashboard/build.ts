@@ -4,7 +4,6 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_OUT_DIR = join(here, '..', 'dist', 'dashboard');
@@ -18,6 +17,8 @@ export interface DashboardBuild {
 }
 
 export async function buildDashboard(outDir: string = DEFAULT_OUT_DIR): Promise<DashboardBuild> {
+  // esbuild is a dev dependency: loaded here, so that an install without it can say so (below).
+  const { build } = await import('esbuild');
   await mkdir(outDir, { recursive: true });
   const result = await build({
     entryPoints: [join(here, 'src', 'main.ts')],
@@ -37,6 +38,12 @@ export async function buildDashboard(outDir: string = DEFAULT_OUT_DIR): Promise<
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const built = await buildDashboard(process.argv[2] ?? DEFAULT_OUT_DIR);
-  process.stdout.write(`dashboard built in ${built.outDir} (app.js ${(built.scriptBytes / 1024).toFixed(1)} KiB)\n`);
+  try {
+    const built = await buildDashboard(process.argv[2] ?? DEFAULT_OUT_DIR);
+    process.stdout.write(`dashboard built in ${built.outDir} (app.js ${(built.scriptBytes / 1024).toFixed(1)} KiB)\n`);
+  } catch (error) {
+    // `npm ci --omit=dev` runs `prepare` without esbuild: install anyway; the server then answers / with a clear 404.
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    process.stderr.write('dashboard not built: esbuild (a dev dependency) is not installed\n');
+  }
 }
