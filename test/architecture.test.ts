@@ -25,6 +25,7 @@ const SRC_LAYERS: ReadonlyArray<readonly [part: string, rank: number]> = [
   ['wiring.ts', 7],
   ['node.ts', 7],
   ['cli.ts', 8],
+  ['cli/', 8],
 ];
 
 /** bench/lib/ is the bench's bottom: it imports nothing from another bench/ folder. */
