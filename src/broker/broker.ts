@@ -11,6 +11,9 @@ import type { Entry, Signal } from '../signal/schema.js';
  *   message, in seq order. It resolves only once the batch is stored ("acknowledged means stored").
  * - Idempotency: a signal whose `id` is already in the channel's retained history is not stored
  *   again; its result carries the original seq and `duplicate: true`, and it is not announced.
+ *   With an `idempotencyScope` (the publishing principal), ids are recognized only within that
+ *   scope: the same id from another scope, or from none, is a new signal. The stored and
+ *   announced signal keeps the id as published.
  * - `epoch` names one continuous history of a channel. It changes only when the history was lost
  *   (expired, flushed, Redis restarted without persistence); seq then restarts at 1.
  * - `history` returns the retained entries with seq > `afterSeq` (all retained ones when absent),
@@ -24,7 +27,7 @@ export interface Broker {
   readonly kind: 'memory' | 'redis';
   /** Resolves once the backing store is connected (at once for in-process brokers). */
   ready(): Promise<void>;
-  append(channel: string, signals: readonly Signal[]): Promise<AppendResult>;
+  append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult>;
   history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
   subscribe(channel: string, listener: LiveListener): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
@@ -60,6 +63,14 @@ export interface HistoryPage {
   headSeq: number;
   /** Oldest first. */
   entries: Entry[];
+}
+
+/**
+ * The key under which a signal's id is recorded: the id alone without a scope, else
+ * `scope|id`. Ids never hold `|`, so no two (scope, id) pairs share a key.
+ */
+export function idempotencyKey(id: string, idempotencyScope: string | undefined): string {
+  return idempotencyScope === undefined ? id : `${idempotencyScope}|${id}`;
 }
 
 /** Receives the entries of one appended batch, in seq order. */

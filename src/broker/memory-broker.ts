@@ -7,7 +7,7 @@ import type {
   HistoryQuery,
   LiveListener,
 } from './broker.js';
-import { BrokerClosedError } from './broker.js';
+import { BrokerClosedError, idempotencyKey } from './broker.js';
 import { newEpoch } from './epoch.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
@@ -22,8 +22,10 @@ interface ChannelLog {
   headSeq: number;
   /** Oldest first, at most historySize. */
   entries: Entry[];
-  /** id -> seq of the retained entries, trimmed together with `entries`. */
+  /** idempotency key -> seq of the retained entries, trimmed together with `entries`. */
   idToSeq: Map<string, number>;
+  /** The idempotency key of each retained entry, in the same order as `entries`. */
+  idKeys: string[];
   expiresAt: number;
 }
 
@@ -44,14 +46,15 @@ export class MemoryBroker implements Broker {
     this.assertOpen();
   }
 
-  async append(channel: string, signals: readonly Signal[]): Promise<AppendResult> {
+  async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
     this.assertOpen();
     const now = this.now();
     const log = this.liveLog(channel, now) ?? this.createLog(channel);
     const results: AppendedSignal[] = [];
     const fresh: Entry[] = [];
     for (const signal of signals) {
-      const knownSeq = log.idToSeq.get(signal.id);
+      const key = idempotencyKey(signal.id, idempotencyScope);
+      const knownSeq = log.idToSeq.get(key);
       if (knownSeq !== undefined) {
         results.push({ id: signal.id, seq: knownSeq, duplicate: true });
         continue;
@@ -59,7 +62,8 @@ export class MemoryBroker implements Broker {
       log.headSeq += 1;
       const entry: Entry = { channel, seq: log.headSeq, epoch: log.epoch, ts: now, signal };
       log.entries.push(entry);
-      log.idToSeq.set(signal.id, entry.seq);
+      log.idKeys.push(key);
+      log.idToSeq.set(key, entry.seq);
       fresh.push(entry);
       results.push({ id: signal.id, seq: entry.seq, duplicate: false });
     }
@@ -115,7 +119,7 @@ export class MemoryBroker implements Broker {
   }
 
   private createLog(channel: string): ChannelLog {
-    const log: ChannelLog = { epoch: newEpoch(), headSeq: 0, entries: [], idToSeq: new Map(), expiresAt: 0 };
+    const log: ChannelLog = { epoch: newEpoch(), headSeq: 0, entries: [], idToSeq: new Map(), idKeys: [], expiresAt: 0 };
     this.logs.set(channel, log);
     return log;
   }
@@ -123,7 +127,8 @@ export class MemoryBroker implements Broker {
   private trim(log: ChannelLog): void {
     const excess = log.entries.length - this.options.historySize;
     if (excess <= 0) return;
-    for (const dropped of log.entries.splice(0, excess)) log.idToSeq.delete(dropped.signal.id);
+    log.entries.splice(0, excess);
+    for (const dropped of log.idKeys.splice(0, excess)) log.idToSeq.delete(dropped);
   }
 
   /**

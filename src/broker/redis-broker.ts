@@ -92,13 +92,13 @@ export class RedisBroker implements Broker {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  async append(channel: string, signals: readonly Signal[]): Promise<AppendResult> {
+  async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
     this.assertOpen();
     // The script builds entry JSON by concatenation; only a safe channel name keeps it valid.
     if (!CHANNEL_NAME_PATTERN.test(channel)) throw new Error(`invalid channel name: ${JSON.stringify(channel)}`);
     const keys = channelKeys(this.options.keyPrefix, channel);
     const { historySize, historyTtlMs } = this.options;
-    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals);
+    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope);
     let reply: unknown;
     try {
       reply = await this.command.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv);

@@ -1,5 +1,5 @@
 import type { Redis, Result } from 'ioredis';
-import type { AppendResult, AppendedSignal, HistoryPage } from './broker.js';
+import { idempotencyKey, type AppendResult, type AppendedSignal, type HistoryPage } from './broker.js';
 import { parseStoredEntry } from '../signal/entry-json.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
@@ -11,7 +11,8 @@ import type { Entry, Signal } from '../signal/schema.js';
 
 /**
  * KEYS: log, meta, ids, live channel.
- * ARGV: channel, epochCandidate, nowMs, historySize, ttlMs, then id, signalJson per signal.
+ * ARGV: channel, epochCandidate, nowMs, historySize, ttlMs, then idempotency key, signalJson per
+ * signal (the key is the id, or `scope|id` for a principal's publish: see idempotencyKey).
  * Returns: { epoch, seq1, dup1, seq2, dup2, ... } (dup is 0 or 1), in input order.
  * Channel and epoch come from safe alphabets, so the entry JSON is built by concatenation.
  * Per batch, not per signal: one ZMSCORE for the ids, one LPUSH and one ZADD per chunk of
@@ -111,7 +112,7 @@ export function defineSigcastCommands(redis: Redis): void {
   redis.defineCommand('sigcastHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
 }
 
-/** ARGV of APPEND_LUA after the five fixed arguments: id and JSON of each signal. */
+/** ARGV of APPEND_LUA: the five fixed arguments, then idempotency key and JSON of each signal. */
 export function appendArgv(
   channel: string,
   epochCandidate: string,
@@ -119,9 +120,10 @@ export function appendArgv(
   historySize: number,
   ttlMs: number,
   signals: readonly Signal[],
+  idempotencyScope?: string,
 ): string[] {
   const argv = [channel, epochCandidate, String(nowMs), String(historySize), String(ttlMs)];
-  for (const signal of signals) argv.push(signal.id, JSON.stringify(signal));
+  for (const signal of signals) argv.push(idempotencyKey(signal.id, idempotencyScope), JSON.stringify(signal));
   return argv;
 }
 

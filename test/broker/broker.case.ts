@@ -300,6 +300,42 @@ export function describeBrokerContract(
           [6, 'b'],
         ]);
       });
+
+      test('an idempotency scope keeps ids apart per principal; stored ids stay as published; trimmed with the history', async () => {
+        const broker = await open({ historySize: 4 });
+        const rec = recorder();
+        await broker.subscribe('BTCUSDT', rec.listener);
+        // Another scope (or none) using the same id is a new signal, not a duplicate of the first.
+        const bot = await broker.append('BTCUSDT', [signal('order-1')], 'key:bot-7');
+        const squatter = await broker.append('BTCUSDT', [signal('order-1', { side: 'SELL' })], 'key:mallory');
+        const anonymous = await broker.append('BTCUSDT', [signal('order-1')]);
+        expect([bot, squatter, anonymous].map((r) => r.results)).toEqual([
+          [{ id: 'order-1', seq: 1, duplicate: false }],
+          [{ id: 'order-1', seq: 2, duplicate: false }],
+          [{ id: 'order-1', seq: 3, duplicate: false }],
+        ]);
+        // Within its own scope the id is a duplicate, and it is not announced again.
+        const again = await broker.append('BTCUSDT', [signal('order-1'), signal('order-2')], 'key:bot-7');
+        expect(again.results).toEqual([
+          { id: 'order-1', seq: 1, duplicate: true },
+          { id: 'order-2', seq: 4, duplicate: false },
+        ]);
+        // A scope is not a prefix of the id: 'key:bot' + 'x|order-1' is not a valid id, so it cannot collide.
+        expect((await broker.append('BTCUSDT', [signal('order-1')], 'key:bot')).results).toEqual([{ id: 'order-1', seq: 5, duplicate: false }]);
+        await flushLive(broker, 'BTCUSDT', rec, 'sentinel');
+        expect(rec.seqs()).toEqual([[1], [2], [3], [4], [5]]);
+        const page = await broker.history('BTCUSDT', { limit: 100 });
+        expect(page.entries.map((e) => [e.seq, e.signal.id])).toEqual([
+          [3, 'order-1'],
+          [4, 'order-2'],
+          [5, 'order-1'],
+          [6, 'sentinel'],
+        ]);
+        // Scoped records are trimmed with the list like any other: bot-7's order-1 (seq 1) is
+        // gone, so its id is new again, while its order-2 (seq 4) is still retained.
+        expect((await broker.append('BTCUSDT', [signal('order-1')], 'key:bot-7')).results).toEqual([{ id: 'order-1', seq: 7, duplicate: false }]);
+        expect((await broker.append('BTCUSDT', [signal('order-2')], 'key:bot-7')).results).toEqual([{ id: 'order-2', seq: 4, duplicate: true }]);
+      });
     });
 
     describe('live', () => {
