@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './util/loopback.js';
 
 /**
  * All configuration, from environment variables, validated once at start by one schema.
@@ -13,7 +14,7 @@ const bool = z
 export const ConfigSchema = z.object({
   PORT: int(0, 65535).default(8080).describe('HTTP and WebSocket port (0 picks a free one)'),
   /** Loopback by default: with no auth configured sigcast must not be reachable from outside. */
-  HOST: z.string().min(1).default('127.0.0.1').describe('Bind address. Loopback by default: sigcast has no auth yet'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('Bind address. Loopback by default; another address needs auth configured or ALLOW_ANONYMOUS=true'),
   /** redis://[user:pass@]host:port[/db] or rediss:// for TLS. Absent: the embedded in-memory broker. */
   REDIS_URL: z
     .string()
@@ -53,14 +54,69 @@ export const ConfigSchema = z.object({
   /** Allow the slow JavaScript emulation of uWebSockets.js (only for debugging). */
   UWS_ALLOW_FALLBACK: bool.default(false).describe("Allow uWebSockets.js's slow JavaScript emulation (refused otherwise)"),
   NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional().describe('Name of this node in logs and the welcome frame. Absent: <hostname>-<pid>'),
+  // ---- security (README "Security") ----
+  /** HS256 secret; tokens signed with it are accepted. */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits) for HS256').optional().describe('HS256 secret of accepted JWTs (at least 32 chars)'),
+  AUTH_JWT_PUBLIC_KEY_FILE: z.string().optional().describe('PEM public key of accepted JWTs: RSA (RS256), P-256 (ES256) or Ed25519 (EdDSA); re-read on SIGHUP'),
+  AUTH_JWT_JWKS_FILE: z.string().optional().describe('Local JWKS file of accepted JWTs (RS256, ES256, EdDSA); re-read on SIGHUP'),
+  AUTH_JWT_ISSUER: z.string().min(1).optional().describe('Required iss of JWTs, when set'),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional().describe('Required aud of JWTs, when set'),
+  AUTH_JWT_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(30).describe('Slack on exp and nbf for clocks that disagree'),
+  AUTH_API_KEYS_FILE: z.string().optional().describe('JSON file of API key records [{name, sha256, scope}] (sigcast keys new); re-read on SIGHUP'),
+  /** Without any auth configured, a HOST that is not loopback needs this. */
+  ALLOW_ANONYMOUS: bool.default(false).describe('Allow serving without auth on a HOST that is not loopback'),
+  ANONYMOUS_SCOPE: z.string().max(4096).optional().describe('Scopes of requests without a credential, e.g. "subscribe:*". Absent: everything without auth, nothing with auth'),
+  /** Browser origins allowed besides sigcast's own pages: `scheme://host[:port]`, comma-separated, or `*`. */
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((value, context) => {
+      const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      if (items.length === 1 && items[0] === '*') return 'any' as const;
+      const origins: string[] = [];
+      for (const item of items) {
+        const origin = URL.canParse(item) ? new URL(item).origin : 'null';
+        if (origin === 'null' || !/^https?:\/\/[^/]+\/?$/i.test(item)) {
+          context.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not an origin (scheme://host[:port]); use a comma-separated list or *` });
+          return z.NEVER;
+        }
+        origins.push(origin);
+      }
+      return origins;
+    })
+    .default([])
+    .describe('Browser origins allowed besides same-host pages: scheme://host[:port], comma-separated, or *'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('When set, /metrics needs Authorization: Bearer <METRICS_TOKEN>'),
+  /** Signals per second per publisher (a token bucket per principal, per node); 0: no limit. */
+  PUBLISH_RATE: int(0, 10_000_000).default(0).describe('Signals per second per publisher on this node (429 past it); 0: no limit'),
+  PUBLISH_BURST: int(1, 10_000_000).default(1000).describe('Signals a publisher may send at once above PUBLISH_RATE'),
+  MAX_CONNECTIONS: int(1, 10_000_000).default(100_000).describe('Most WebSocket connections on this node (503 past it)'),
+  MAX_CONNECTIONS_PER_IP: int(0, 10_000_000).default(0).describe('Most WebSocket connections from one client address (429 past it); 0: no limit'),
+  TRUST_PROXY: bool.default(false).describe('Behind a proxy: the client address is the last X-Forwarded-For entry'),
+  AUTH_FAILURE_BURST: int(1, 1_000_000).default(10).describe('Failed authentications from one address before its attempts are refused (429); one more per second'),
 }).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
   path: ['REDIS_TLS_CA_FILE'],
   message: 'needs REDIS_URL to be a rediss:// (TLS) URL',
   // zod skips object refinements once any field failed; run this one unless its own inputs did.
   when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'REDIS_URL' || issue.path?.[0] === 'REDIS_TLS_CA_FILE'),
+}).refine((config) => isLoopbackHost(config.HOST) || authConfigured(config) || config.ALLOW_ANONYMOUS, {
+  path: ['HOST'],
+  message:
+    'is not loopback and no auth is configured: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWT_JWKS_FILE or AUTH_API_KEYS_FILE, ' +
+    'or ALLOW_ANONYMOUS=true to let anyone who reaches this address publish and subscribe',
+  when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'HOST' || issue.path?.[0] === 'ALLOW_ANONYMOUS'),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** Whether any credential source is configured (then requests need one, unless ANONYMOUS_SCOPE says otherwise). */
+export function authConfigured(config: {
+  AUTH_JWT_SECRET?: string | undefined;
+  AUTH_JWT_PUBLIC_KEY_FILE?: string | undefined;
+  AUTH_JWT_JWKS_FILE?: string | undefined;
+  AUTH_API_KEYS_FILE?: string | undefined;
+}): boolean {
+  return [config.AUTH_JWT_SECRET, config.AUTH_JWT_PUBLIC_KEY_FILE, config.AUTH_JWT_JWKS_FILE, config.AUTH_API_KEYS_FILE].some((value) => value !== undefined);
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -40,6 +40,15 @@ export const ERRORS = {
     retryAfterSeconds: 1,
   },
   internal: { status: 500, message: 'internal error' },
+  unauthorized: { status: 401, message: 'a valid token or API key is required' },
+  token_expired: { status: 401, message: 'the token expired', close: { code: 4401, reason: 'token expired' } },
+  forbidden: { status: 403, message: 'the token does not allow this' },
+  origin_not_allowed: { status: 403, message: 'requests from this Origin are not allowed (ALLOWED_ORIGINS)' },
+  host_not_allowed: { status: 403, message: 'this node answers only to loopback Host names (DNS rebinding)' },
+  rate_limited: { status: 429, message: 'publish rate exceeded; retry later', retryAfterSeconds: 1 },
+  auth_throttled: { status: 429, message: 'too many failed authentications from this address; retry later', retryAfterSeconds: 1 },
+  too_many_connections: { status: 429, message: 'too many connections from this address', retryAfterSeconds: 1 },
+  at_capacity: { status: 503, message: 'this node has as many connections as it takes; use another node or retry later', retryAfterSeconds: 1 },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -49,6 +58,7 @@ export const CLOSE = {
   going_away: ERRORS.shutting_down.close,
   frame_too_large: ERRORS.frame_too_large.close,
   slow_consumer: ERRORS.slow_consumer.close,
+  token_expired: ERRORS.token_expired.close,
 } as const;
 
 /** One item-level validation problem: which item of a batch, which field, what is wrong. */
@@ -58,17 +68,24 @@ export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
 export class SigcastError extends Error {
   override readonly name: string = 'SigcastError';
   readonly status: number;
+  /** A delay known only when the error happens (a rate limit's refill), overriding the catalog's. */
+  readonly retryAfterMs: number | undefined;
+  /** The channel the error is about (a `forbidden` one), named in the answer. */
+  readonly channel: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message?: string,
     readonly details?: ErrorDetail[],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number; channel?: string },
   ) {
     super(message ?? ERRORS[code].message, options);
     this.status = ERRORS[code].status;
+    this.retryAfterMs = options?.retryAfterMs;
+    this.channel = options?.channel;
   }
 
   get retryAfterSeconds(): number | undefined {
+    if (this.retryAfterMs !== undefined) return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
     const entry: CatalogEntry = ERRORS[this.code];
     return entry.retryAfterSeconds;
   }
@@ -80,6 +97,13 @@ export function asSigcastError(error: unknown): SigcastError {
 }
 
 /** The JSON body of an HTTP error answer. */
-export function errorBody(error: SigcastError): { error: { code: ErrorCode; message: string; details?: ErrorDetail[] } } {
-  return { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+export function errorBody(error: SigcastError): { error: { code: ErrorCode; message: string; channel?: string; details?: ErrorDetail[] } } {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.channel !== undefined ? { channel: error.channel } : {}),
+      ...(error.details ? { details: error.details } : {}),
+    },
+  };
 }

@@ -8,10 +8,24 @@ import { Hub } from './hub/hub.js';
 import { Publisher } from './ingest/publisher.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { ProtocolSession } from './session/protocol-session.js';
+import { ConnectionSlots } from './limits/connection-slots.js';
+import { ProtocolSession, type SessionAuth } from './session/protocol-session.js';
+import { createUpgradeHandler } from './session/upgrade.js';
 import type { CloseInfo, Connection, Session } from './transport/transport.js';
 import type { Transport } from './transport/transport.js';
-import { brokerFromConfig, hubLimits, sessionLimits, transportFromConfig } from './wiring.js';
+import { isLoopbackHost } from './util/loopback.js';
+import { KeyFileError } from './auth/key-files.js';
+import {
+  accessGateFromConfig,
+  authenticatorFromConfig,
+  brokerFromConfig,
+  connectionSlotOptions,
+  hubLimits,
+  keyFileProblem,
+  publishRateFromConfig,
+  sessionLimits,
+  transportFromConfig,
+} from './wiring.js';
 
 export { WS_PATH } from './wiring.js';
 
@@ -25,22 +39,31 @@ export interface SigcastNode {
   readonly log: Logger;
   /** Graceful shutdown: stop accepting, finish in-flight ingest, close sockets with 1001, quit Redis. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Re-reads the key files (API keys, JWT public key, JWKS), as on SIGHUP: open connections stay.
+   * False, with the problem logged, when a file is unusable: the keys in use then stay.
+   */
+  reloadKeys(): Promise<boolean>;
 }
 
 export async function startNode(config: Config, options: { log?: Logger } = {}): Promise<SigcastNode> {
   const nodeId = config.NODE_ID ?? `${hostname()}-${process.pid}`;
   const log = options.log ?? createLogger(config, { node: nodeId });
   const metrics = new Metrics();
+  // Key files first: a bad one stops the node before anything is started.
+  const authenticator = await authenticatorFromConfig(config);
+  const gate = accessGateFromConfig(config, authenticator);
+  const slots = new ConnectionSlots(connectionSlotOptions(config));
   const broker = brokerFromConfig(config, log);
-  const publisher = new Publisher(broker, metrics, config.MAX_BATCH);
+  const publisher = new Publisher(broker, metrics, config.MAX_BATCH, publishRateFromConfig(config));
   const transport = transportFromConfig(config, log);
   const hub = new Hub({ broker, fanOut: transport, ...hubLimits(config), log, metrics });
   let closing = false;
 
   const sessionContext = { hub, publisher, log, metrics, nodeId, limits: sessionLimits(config), heartbeatSeconds: config.HEARTBEAT_SECONDS };
-  const sessions = (connection: Connection): Session => {
+  const sessions = (connection: Connection, auth?: SessionAuth): Session => {
     metrics.connections.inc();
-    const session = new ProtocolSession(connection, sessionContext);
+    const session = new ProtocolSession(connection, sessionContext, auth);
     return {
       onMessage: (data, isBinary) => session.onMessage(data, isBinary),
       onClose: (close) => {
@@ -50,15 +73,30 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
       },
     };
   };
-  const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => hub.inSync });
+  const upgrade = createUpgradeHandler({ gate, slots, metrics, log, open: sessions });
+  const access = { gate, ...(config.METRICS_TOKEN !== undefined ? { metricsToken: config.METRICS_TOKEN } : {}) };
+  const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => hub.inSync, access });
 
   // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
   if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
-  const port = await transport.listen(config.HOST, config.PORT, { http, sessions });
+  const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade });
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
-  if (isLoopback(config.HOST)) log.info('no auth is configured: listening on loopback only');
-  else log.warn({ host: config.HOST }, 'no auth is configured and HOST is not loopback: anyone who reaches this port can publish and subscribe');
+  if (authenticator.configured) log.info({ anonymous: authenticator.allowsAnonymous ? config.ANONYMOUS_SCOPE : 'refused' }, 'auth is on');
+  else if (isLoopbackHost(config.HOST)) log.info('no auth is configured: listening on loopback only');
+  else log.warn({ host: config.HOST }, 'ALLOW_ANONYMOUS=true and no auth is configured: anyone who reaches this address can publish and subscribe');
+
+  const reloadKeys = async (): Promise<boolean> => {
+    try {
+      await authenticator.reload();
+      log.info('key files reloaded');
+      return true;
+    } catch (error) {
+      const problem = error instanceof KeyFileError ? keyFileProblem(error) : String(error);
+      log.error({ problem }, 'key files not reloaded: the keys in use stay');
+      return false;
+    }
+  };
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -73,7 +111,7 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
       log.info('stopped');
     })());
 
-  return { port, nodeId, broker, hub, transport, metrics, log, stop };
+  return { port, nodeId, broker, hub, transport, metrics, log, stop, reloadKeys };
 }
 
 /** Metrics and logs read the typed cause of a close, the same on both transports. */
@@ -84,10 +122,6 @@ function countClose(metrics: Metrics, log: Logger, connection: Connection, close
     metrics.slowConsumerDisconnects.inc();
     log.warn({ connection: connection.id, code: close.code }, 'closed a slow consumer');
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** The promise's value, or undefined when it did not settle in time (or failed). */

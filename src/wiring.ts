@@ -3,15 +3,24 @@
 // CA bundle) are read and checked here too, with errors that name their variable.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Authenticator } from './auth/authenticator.js';
+import { AccessGate } from './auth/gate.js';
+import { KeyFileError, type KeyFileName } from './auth/key-files.js';
+import type { OriginOptions } from './auth/origin.js';
+import { ALL_SCOPES, parseScopeStrict, type Scopes } from './auth/scope.js';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
 import type { BrokerLogger } from './broker/redis-connection.js';
 import { createRedisBroker, type RedisBrokerOptions } from './broker/redis-broker.js';
-import { ConfigError, type Config } from './config.js';
+import { authConfigured, ConfigError, type Config } from './config.js';
+import { AuthThrottle } from './limits/auth-throttle.js';
+import type { ConnectionSlotsOptions } from './limits/connection-slots.js';
+import { KeyedBuckets } from './limits/keyed-buckets.js';
 import type { Logger } from './log.js';
 import { MAX_REPLAY } from './protocol/frames.js';
 import { createTransport, type TransportChoice } from './transport/create-transport.js';
 import type { Transport, TransportOptions } from './transport/transport.js';
+import { isLoopbackHost } from './util/loopback.js';
 
 export const WS_PATH = '/v1/ws';
 
@@ -94,4 +103,83 @@ export function hubLimits(config: Config): { ringCapacity: number; maxReplay: nu
 
 export function sessionLimits(config: Config): { maxFrameBytes: number; maxSubscriptions: number; maxBatch: number } {
   return { maxFrameBytes: config.MAX_FRAME_BYTES, maxSubscriptions: config.MAX_SUBSCRIPTIONS, maxBatch: config.MAX_BATCH };
+}
+
+// ---- security ----
+
+/** The variable that names each key file, for errors about it. */
+export const KEY_FILE_VARIABLES: Record<KeyFileName, string> = {
+  apiKeysFile: 'AUTH_API_KEYS_FILE',
+  jwtPublicKeyFile: 'AUTH_JWT_PUBLIC_KEY_FILE',
+  jwtJwksFile: 'AUTH_JWT_JWKS_FILE',
+};
+
+/** A key file problem in configuration words: the variable, its value, what is wrong. */
+export function keyFileProblem(error: KeyFileError): string {
+  return `${KEY_FILE_VARIABLES[error.file]}=${JSON.stringify(error.path)}: ${error.problem}`;
+}
+
+/**
+ * What a request without a credential may do: ANONYMOUS_SCOPE when set; otherwise everything
+ * when no auth is configured (loopback, or ALLOW_ANONYMOUS), and nothing (401) when it is.
+ */
+export function anonymousScopes(config: Config): Scopes | undefined {
+  if (config.ANONYMOUS_SCOPE !== undefined) {
+    try {
+      return parseScopeStrict(config.ANONYMOUS_SCOPE);
+    } catch (error) {
+      throw new ConfigError([`ANONYMOUS_SCOPE=${JSON.stringify(config.ANONYMOUS_SCOPE)}: ${error instanceof Error ? error.message : String(error)}`]);
+    }
+  }
+  return authConfigured(config) ? undefined : ALL_SCOPES;
+}
+
+/** The authenticator, its key files read and checked (ConfigError naming the variable when one is unusable). */
+export async function authenticatorFromConfig(config: Config): Promise<Authenticator> {
+  const anonymous = anonymousScopes(config);
+  try {
+    return await Authenticator.create({
+      ...(config.AUTH_JWT_SECRET !== undefined ? { jwtSecret: config.AUTH_JWT_SECRET } : {}),
+      jwtPolicy: {
+        ...(config.AUTH_JWT_ISSUER !== undefined ? { issuer: config.AUTH_JWT_ISSUER } : {}),
+        ...(config.AUTH_JWT_AUDIENCE !== undefined ? { audience: config.AUTH_JWT_AUDIENCE } : {}),
+        clockToleranceSeconds: config.AUTH_JWT_CLOCK_TOLERANCE_SECONDS,
+      },
+      files: {
+        ...(config.AUTH_API_KEYS_FILE !== undefined ? { apiKeysFile: config.AUTH_API_KEYS_FILE } : {}),
+        ...(config.AUTH_JWT_PUBLIC_KEY_FILE !== undefined ? { jwtPublicKeyFile: config.AUTH_JWT_PUBLIC_KEY_FILE } : {}),
+        ...(config.AUTH_JWT_JWKS_FILE !== undefined ? { jwtJwksFile: config.AUTH_JWT_JWKS_FILE } : {}),
+      },
+      ...(anonymous ? { anonymous } : {}),
+    });
+  } catch (error) {
+    if (error instanceof KeyFileError) throw new ConfigError([keyFileProblem(error)]);
+    throw error;
+  }
+}
+
+export function originOptions(config: Config): OriginOptions {
+  return { allowedOrigins: config.ALLOWED_ORIGINS, loopbackOnly: isLoopbackHost(config.HOST) };
+}
+
+export function accessGateFromConfig(config: Config, authenticator: Authenticator): AccessGate {
+  return new AccessGate({
+    authenticator,
+    origins: originOptions(config),
+    throttle: new AuthThrottle({ burst: config.AUTH_FAILURE_BURST }),
+    trustProxy: config.TRUST_PROXY,
+  });
+}
+
+export function connectionSlotOptions(config: Config): ConnectionSlotsOptions {
+  return { maxTotal: config.MAX_CONNECTIONS, maxPerAddress: config.MAX_CONNECTIONS_PER_IP };
+}
+
+/** Publishers (principals, anonymous ones by address) remembered by the publish-rate limiter at most. */
+const MAX_RATE_KEYS = 100_000;
+
+/** The per-publisher token buckets of PUBLISH_RATE / PUBLISH_BURST; undefined when PUBLISH_RATE is 0. */
+export function publishRateFromConfig(config: Config): KeyedBuckets | undefined {
+  if (config.PUBLISH_RATE === 0) return undefined;
+  return new KeyedBuckets({ rate: config.PUBLISH_RATE, burst: config.PUBLISH_BURST, maxKeys: MAX_RATE_KEYS });
 }

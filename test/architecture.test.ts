@@ -16,6 +16,10 @@ const SRC_LAYERS: ReadonlyArray<readonly [part: string, rank: number]> = [
   ['metrics.ts', 0],
   ['config.ts', 0],
   ['protocol/', 1],
+  // Auth policy (principals, scopes, tokens, key files) and rate limits: pure or near it, above the
+  // wire (protocol/, signal/), below the broker and everything that serves connections.
+  ['auth/', 1.5],
+  ['limits/', 1.5],
   ['broker/', 2],
   ['ingest/', 2.5],
   ['hub/', 3],

@@ -1,6 +1,10 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { challengeHeaders, type AccessGate, type RequestFacts } from '../auth/gate.js';
+import { preflightHeaders } from '../auth/origin.js';
+import { maySubscribe, rateKeyOf } from '../auth/principal.js';
 import type { Broker } from '../broker/broker.js';
 import { SigcastError } from '../errors.js';
-import type { Publisher } from '../ingest/publisher.js';
+import type { PublishAccess, Publisher } from '../ingest/publisher.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ENCODINGS, encodingOfContentType } from '../protocol/encoding.js';
@@ -18,32 +22,50 @@ export interface RoutesContext {
   isClosing(): boolean;
   /** Extra readiness condition besides the broker (e.g. the hub's subscriptions are in place). */
   isReady(): boolean;
+  /** Who may do what (Host, Origin, credentials); absent: everything is open, as without auth. */
+  access?: RouteAccess;
+}
+
+export interface RouteAccess {
+  gate: AccessGate;
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken?: string;
 }
 
 /** The HTTP API as one pure-ish function over requests: transports only move bytes. */
 export function createRoutes(context: RoutesContext): HttpHandler {
   const dashboard = loadStaticFiles();
   return async (request) => {
+    // Answers to an allowed Origin carry its CORS headers, errors included (so pages can read them).
+    let cors: Record<string, string> = {};
     try {
-      return dashboard.answer(request) ?? (await route(context, request));
+      cors = context.access?.gate.checkOrigin(factsOf(request)) ?? {};
+      return withHeaders(dashboard.answer(request) ?? (await route(context, request, cors)), cors);
     } catch (error) {
-      return answerError(context, error);
+      return withHeaders(answerError(context, error), cors);
     }
   };
 }
 
-async function route(context: RoutesContext, request: HttpRequest): Promise<HttpResponse> {
+async function route(context: RoutesContext, request: HttpRequest, cors: Record<string, string>): Promise<HttpResponse> {
   const { method, path } = request;
+  if (method === 'OPTIONS') return preflight(request, cors);
   if (path === '/v1/signals') {
     if (method !== 'POST') throw methodNotAllowed('POST');
     if (context.isClosing()) throw new SigcastError('shutting_down');
-    const entries = await context.publisher.publish(decodeBody(request));
+    const access = await publishAccess(context, request);
+    const entries = await context.publisher.publish(decodeBody(request), access);
     return json(200, { entries });
   }
   const history = /^\/v1\/channels\/([^/]+)\/history$/.exec(path);
   if (history) {
     if (method !== 'GET') throw methodNotAllowed('GET');
-    return json(200, await readHistory(context.broker, decodeURIComponent(history[1]!), request.query));
+    const channel = decodeURIComponent(history[1]!);
+    const principal = context.access ? await context.access.gate.authenticate(factsOf(request), false) : undefined;
+    if (principal && ChannelNameSchema.safeParse(channel).success && !maySubscribe(principal, channel)) {
+      throw new SigcastError('forbidden', `not allowed to read ${JSON.stringify(channel)}`, undefined, { channel });
+    }
+    return json(200, await readHistory(context.broker, channel, request.query));
   }
   if (path === '/healthz') return json(200, { status: 'ok' });
   if (path === '/readyz') {
@@ -53,9 +75,43 @@ async function route(context: RoutesContext, request: HttpRequest): Promise<Http
   }
   if (path === '/metrics') {
     if (method !== 'GET') throw methodNotAllowed('GET');
+    const token = context.access?.metricsToken;
+    if (token !== undefined && !bearerIs(request, token)) throw new SigcastError('unauthorized', '/metrics needs Authorization: Bearer <METRICS_TOKEN>');
     return { status: 200, headers: { 'content-type': context.metrics.registry.contentType }, body: await context.metrics.registry.metrics() };
   }
   throw new SigcastError('not_found', `no route ${method} ${path}`);
+}
+
+function factsOf(request: HttpRequest): RequestFacts {
+  return { headers: request.headers, query: request.query, remoteAddress: request.remoteAddress ?? '' };
+}
+
+/** The publisher's principal and rate key; without access control, undefined (everything open). */
+async function publishAccess(context: RoutesContext, request: HttpRequest): Promise<PublishAccess | undefined> {
+  if (!context.access) return undefined;
+  const { gate } = context.access;
+  const facts = factsOf(request);
+  const principal = await gate.authenticate(facts, false);
+  return { principal, rateKey: rateKeyOf(principal, gate.clientAddress(facts)) };
+}
+
+/** A CORS preflight from an allowed Origin (checkOrigin refused the others), or a plain OPTIONS. */
+function preflight(request: HttpRequest, cors: Record<string, string>): HttpResponse {
+  if (request.headers['origin'] !== undefined) return { status: 204, headers: preflightHeaders(cors), body: '' };
+  return { status: 204, headers: { allow: 'GET, POST, OPTIONS' }, body: '' };
+}
+
+/** Compares the presented bearer token with `expected` in constant time (hashes: equal lengths whatever was sent). */
+function bearerIs(request: HttpRequest, expected: string): boolean {
+  const presented = /^Bearer +(\S+) *$/i.exec(request.headers['authorization'] ?? '')?.[1];
+  if (presented === undefined) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+function withHeaders(response: HttpResponse, headers: Record<string, string>): HttpResponse {
+  if (Object.keys(headers).length === 0) return response;
+  return { ...response, headers: { ...response.headers, ...headers } };
 }
 
 function decodeBody(request: HttpRequest): unknown {
@@ -92,5 +148,5 @@ function answerError(context: RoutesContext, error: unknown): HttpResponse {
     return internalErrorResponse();
   }
   context.metrics.protocolErrors.inc({ code: error.code });
-  return errorResponse(error);
+  return errorResponse(error, challengeHeaders(error));
 }

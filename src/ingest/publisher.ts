@@ -1,8 +1,21 @@
+import { mayPublish, type Principal } from '../auth/principal.js';
+import { ALL_SCOPES } from '../auth/scope.js';
 import type { Broker } from '../broker/broker.js';
+import { SigcastError, type ErrorDetail } from '../errors.js';
+import type { KeyedBuckets } from '../limits/keyed-buckets.js';
 import type { Metrics } from '../metrics.js';
 import type { AckedEntry } from '../protocol/frames.js';
-import { planPublish } from '../signal/publish-request.js';
+import { planPublish, type PublishPlan } from '../signal/publish-request.js';
 
+/** Who publishes, for the checks made after validation and before anything is stored. */
+export interface PublishAccess {
+  principal: Principal;
+  /** The key of its publish-rate bucket (the principal, or for anonymous publishers their address). */
+  rateKey: string;
+}
+
+/** Publishing without auth (tests, tools): everything allowed, the shared id namespace, no rate. */
+const UNRESTRICTED: PublishAccess = { principal: { id: 'anonymous', kind: 'anonymous', scopes: ALL_SCOPES }, rateKey: 'anonymous' };
 
 /**
  * Publishing, shared by HTTP and WebSocket: validate the whole request, then one broker append
@@ -18,10 +31,22 @@ export class Publisher {
     private readonly broker: Broker,
     private readonly metrics: Metrics,
     private readonly maxBatch: number,
+    /** Signals per second per publisher (PUBLISH_RATE / PUBLISH_BURST); absent: no limit. */
+    private readonly rate?: KeyedBuckets,
   ) {}
 
-  async publish(body: unknown): Promise<AckedEntry[]> {
+  /**
+   * Validates the whole request, then checks every target channel against the principal's
+   * publish scope (one channel out of scope stores nothing: 403 naming it), then the publish
+   * rate (429 with the delay), then appends in the principal's idempotency namespace.
+   */
+  async publish(body: unknown, access: PublishAccess = UNRESTRICTED): Promise<AckedEntry[]> {
     const plan = planPublish(body, this.maxBatch);
+    assertMayPublish(plan, access.principal);
+    const waitMs = this.rate?.take(access.rateKey, plan.placements.length) ?? 0;
+    if (waitMs > 0) {
+      throw new SigcastError('rate_limited', `publish rate exceeded; retry in ${waitMs} ms`, undefined, { retryAfterMs: waitMs });
+    }
     this.inFlight += 1;
     this.metrics.ingestInFlight.inc();
     try {
@@ -29,7 +54,7 @@ export class Publisher {
       const appended = await Promise.all(
         plan.batches.map(async (batch) => {
           const stop = this.metrics.brokerLatency.startTimer();
-          const result = await this.broker.append(batch.channel, batch.signals);
+          const result = await this.broker.append(batch.channel, batch.signals, access.principal.idempotencyScope);
           stop();
           return result;
         }),
@@ -71,4 +96,17 @@ export class Publisher {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+/** Throws `forbidden` naming each channel of the plan that the principal may not publish to. */
+function assertMayPublish(plan: PublishPlan, principal: Principal): void {
+  const denied = plan.batches.filter((batch) => !mayPublish(principal, batch.channel));
+  if (denied.length === 0) return;
+  const details: ErrorDetail[] = denied
+    .flatMap((batch) => [...new Set(batch.itemIndexes)].map((index) => ({ index, path: 'channels', message: `may not publish to ${batch.channel}` })))
+    .sort((a, b) => a.index - b.index);
+  const names = denied.map((batch) => batch.channel);
+  throw new SigcastError('forbidden', `not allowed to publish to ${names.map((name) => JSON.stringify(name)).join(', ')}; nothing was stored`, details, {
+    channel: names[0]!,
+  });
 }

@@ -47,15 +47,23 @@ export const PingFrameSchema = z.strictObject({
   id: RequestIdSchema.optional(),
 });
 
+/** Replaces the connection's credential (a fresh JWT before the old one expires, or a first one). */
+export const AuthFrameSchema = z.strictObject({
+  op: z.literal('auth'),
+  id: RequestIdSchema.optional(),
+  token: z.string().min(1).max(8192),
+});
+
 export const ClientFrameSchema = z.discriminatedUnion('op', [
   SubscribeFrameSchema,
   UnsubscribeFrameSchema,
   PublishFrameSchema,
   PingFrameSchema,
+  AuthFrameSchema,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type SubscribeFrame = z.infer<typeof SubscribeFrameSchema>;
-export const CLIENT_OPS = ['subscribe', 'unsubscribe', 'publish', 'ping'] as const;
+export const CLIENT_OPS = ['subscribe', 'unsubscribe', 'publish', 'ping', 'auth'] as const;
 
 // ---- server -> client ----
 
@@ -66,6 +74,8 @@ export const WelcomeFrameSchema = z.object({
   encoding: z.enum(ENCODING_NAMES),
   heartbeatSeconds: z.number(),
   limits: z.object({ maxFrameBytes: z.number(), maxSubscriptions: z.number(), maxBatch: z.number() }),
+  /** Who the connection acts as (`anonymous`, `key:<name>`, `jwt:<sub>`). */
+  principal: z.string().optional(),
 });
 
 export const SubscribedFrameSchema = z.object({
@@ -121,6 +131,16 @@ export const AckFrameSchema = z.object({
   entries: z.array(AckedEntrySchema),
 });
 
+/** The `auth` frame's token is accepted: the connection now acts as `principal` until `expiresAt`. */
+export const AuthedFrameSchema = z.object({
+  type: z.literal('authed'),
+  id: RequestIdSchema.optional(),
+  principal: z.string(),
+  scope: z.string(),
+  /** ms since the epoch; absent for credentials that do not expire (API keys). */
+  expiresAt: z.number().int().optional(),
+});
+
 export const PongFrameSchema = z.object({ type: z.literal('pong'), id: RequestIdSchema.optional(), ts: z.number() });
 
 export const ErrorFrameSchema = z.object({
@@ -130,6 +150,8 @@ export const ErrorFrameSchema = z.object({
   message: z.string(),
   channel: ChannelNameSchema.optional(),
   details: z.array(ErrorDetailSchema).optional(),
+  /** For `rate_limited` and other retryable errors: how long to wait before retrying, in ms. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
 export const ServerFrameSchema = z.discriminatedUnion('type', [
@@ -142,6 +164,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   AckFrameSchema,
   PongFrameSchema,
   ErrorFrameSchema,
+  AuthedFrameSchema,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type WelcomeFrame = z.infer<typeof WelcomeFrameSchema>;
@@ -150,5 +173,6 @@ export type ResetFrame = z.infer<typeof ResetFrameSchema>;
 export type EntryFrame = z.infer<typeof EntryFrameSchema>;
 export type LiveFrame = z.infer<typeof LiveFrameSchema>;
 export type AckFrame = z.infer<typeof AckFrameSchema>;
+export type AuthedFrame = z.infer<typeof AuthedFrameSchema>;
 export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
 export const SERVER_TYPES = ServerFrameSchema.options.map((option) => option.shape.type.value);

@@ -10,6 +10,8 @@ export interface HttpRequest {
   /** Lower-cased header names. */
   headers: Record<string, string>;
   body: Buffer;
+  /** The TCP peer's address (for per-address limits; X-Forwarded-For is the routes' business). */
+  remoteAddress?: string;
 }
 
 export interface HttpResponse {

@@ -1,6 +1,10 @@
 // The /v1 protocol of one connection: decodes and validates each frame, then subscribes,
 // unsubscribes, publishes or answers pings. Bad frames get an error frame; the connection stays usable.
-import { asSigcastError, SigcastError } from '../errors.js';
+// Each subscribe and publish is checked against the connection's principal, per channel; an
+// `auth` frame replaces the principal, and a credential that expires ends the connection (4401).
+import { maySubscribe, type Principal } from '../auth/principal.js';
+import { ALL_SCOPES, formatScope } from '../auth/scope.js';
+import { asSigcastError, CLOSE, SigcastError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { HubSubscription } from '../hub/subscription.js';
 import type { Publisher } from '../ingest/publisher.js';
@@ -8,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
 import type { WireFrame } from '../protocol/encoding.js';
-import type { ErrorFrame, RequestId, SubscribeFrame, WelcomeFrame } from '../protocol/frames.js';
+import type { AuthedFrame, ErrorFrame, RequestId, SubscribeFrame, WelcomeFrame } from '../protocol/frames.js';
 import { parseClientFrame, requestIdOf } from '../protocol/parse-client-frame.js';
 import type { Connection, Session } from '../transport/transport.js';
 
@@ -22,15 +26,37 @@ export interface SessionContext {
   heartbeatSeconds: number;
 }
 
+/** Who the connection acts as, and how an `auth` frame's token is checked (as at the upgrade). */
+export interface SessionAuth {
+  principal: Principal;
+  verify(token: string): Promise<Principal>;
+  /** The publish-rate key of a principal on this connection (anonymous ones are told apart by address). */
+  rateKey(principal: Principal): string;
+}
+
+/** Without auth: the anonymous principal that may do everything, as before auth existed. */
+const OPEN_ACCESS: SessionAuth = {
+  principal: { id: 'anonymous', kind: 'anonymous', scopes: ALL_SCOPES },
+  verify: () => Promise.reject(new SigcastError('unauthorized', 'this node has no auth configured')),
+  rateKey: (principal) => principal.id,
+};
+
+/** setTimeout's longest delay; later expiries are reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class ProtocolSession implements Session {
   /** One hub membership per subscribed channel; its unsubscribe() is the only way out. */
   private readonly subscriptions = new Map<string, HubSubscription>();
   private outbox: WireFrame[] = [];
+  private principal: Principal;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connection: Connection,
     private readonly context: SessionContext,
+    private readonly auth: SessionAuth = OPEN_ACCESS,
   ) {
+    this.principal = auth.principal;
     const welcome: WelcomeFrame = {
       type: 'welcome',
       version: 1,
@@ -38,8 +64,10 @@ export class ProtocolSession implements Session {
       encoding: connection.encoding,
       heartbeatSeconds: context.heartbeatSeconds,
       limits: context.limits,
+      principal: this.principal.id,
     };
     this.send(welcome);
+    this.watchExpiry();
   }
 
   onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void {
@@ -60,10 +88,13 @@ export class ProtocolSession implements Session {
         return void this.publish(frame.id, frame.signals);
       case 'ping':
         return this.send({ type: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}), ts: Date.now() });
+      case 'auth':
+        return void this.authenticate(frame.token, frame.id);
     }
   }
 
   onClose(): void {
+    clearTimeout(this.expiryTimer);
     const subscriptions = [...this.subscriptions.values()];
     this.subscriptions.clear();
     for (const subscription of subscriptions) subscription.unsubscribe();
@@ -71,6 +102,9 @@ export class ProtocolSession implements Session {
 
   private subscribe(frame: SubscribeFrame): void {
     const { channel, id } = frame;
+    if (!maySubscribe(this.principal, channel)) {
+      return this.sendError(new SigcastError('forbidden', `not allowed to subscribe to ${JSON.stringify(channel)}`), id, channel);
+    }
     if (this.subscriptions.has(channel)) return this.sendError(new SigcastError('already_subscribed'), id, channel);
     if (this.subscriptions.size >= this.context.limits.maxSubscriptions) {
       return this.sendError(
@@ -97,11 +131,57 @@ export class ProtocolSession implements Session {
 
   private async publish(id: RequestId, signals: unknown): Promise<void> {
     try {
-      const entries = await this.context.publisher.publish(signals);
+      const principal = this.principal;
+      const entries = await this.context.publisher.publish(signals, { principal, rateKey: this.auth.rateKey(principal) });
       this.sendSoon({ type: 'ack', id, entries });
     } catch (error) {
       this.sendError(error, id);
     }
+  }
+
+  /**
+   * Replaces the principal with the token's. Subscriptions the new scopes no longer allow end
+   * (each with a `forbidden` error naming its channel); a refused token changes nothing.
+   */
+  private async authenticate(token: string, id: RequestId | undefined): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.auth.verify(token);
+    } catch (error) {
+      return this.sendError(error, id);
+    }
+    if (this.connection.closed) return;
+    this.principal = principal;
+    this.watchExpiry();
+    const authed: AuthedFrame = {
+      type: 'authed',
+      ...(id !== undefined ? { id } : {}),
+      principal: principal.id,
+      scope: formatScope(principal.scopes),
+      ...(principal.expiresAt !== undefined ? { expiresAt: principal.expiresAt } : {}),
+    };
+    this.send(authed);
+    for (const [channel, subscription] of [...this.subscriptions]) {
+      if (maySubscribe(principal, channel)) continue;
+      this.subscriptions.delete(channel);
+      subscription.unsubscribe();
+      this.sendError(new SigcastError('forbidden', `the new token does not allow subscribing to ${JSON.stringify(channel)}: unsubscribed`), undefined, channel);
+    }
+  }
+
+  /** Closes the connection with 4401 when the principal's credential expires (unless refreshed first). */
+  private watchExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const expiresAt = this.principal.expiresAt;
+    if (expiresAt === undefined) return;
+    const remaining = expiresAt - Date.now();
+    if (remaining <= 0) {
+      const { code, reason } = CLOSE.token_expired;
+      return this.connection.close('auth', code, reason);
+    }
+    this.expiryTimer = setTimeout(() => this.watchExpiry(), Math.min(remaining, MAX_TIMER_MS));
+    this.expiryTimer.unref();
   }
 
   /** Sends now, after anything still queued, so the session's own frames keep their order. */
@@ -140,8 +220,9 @@ export class ProtocolSession implements Session {
       ...(id !== undefined ? { id } : {}),
       code: known.code,
       message: known.message,
-      ...(channel !== undefined ? { channel } : {}),
+      ...((channel ?? known.channel) !== undefined ? { channel: channel ?? known.channel } : {}),
       ...(known.details ? { details: known.details } : {}),
+      ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
     };
     this.send(frame);
   }

@@ -3,14 +3,15 @@
 // only move bytes: they satisfy the hub's ports (hub/port.ts), hand each socket to a session and
 // each request to the HTTP handler, and report why every socket closed.
 import type { FanOut, SubscriberPort } from '../hub/port.js';
-import type { HttpHandler } from '../protocol/http.js';
+import type { HttpHandler, HttpResponse } from '../protocol/http.js';
 
 /**
  * Why a socket closed, the same on both transports: `heartbeat` (silent past the heartbeat),
  * `slow_consumer` (send buffer over the limit or the hard cap), `protocol` (a frame or handshake
- * the protocol refuses), `shutdown` (the node is stopping), `peer` (the client closed or went away).
+ * the protocol refuses), `shutdown` (the node is stopping), `peer` (the client closed or went away),
+ * `auth` (the connection's credential expired).
  */
-export type CloseCause = 'heartbeat' | 'slow_consumer' | 'peer' | 'shutdown' | 'protocol';
+export type CloseCause = 'heartbeat' | 'slow_consumer' | 'peer' | 'shutdown' | 'protocol' | 'auth';
 
 export interface CloseInfo {
   cause: CloseCause;
@@ -35,10 +36,36 @@ export interface Session {
 
 export type SessionFactory = (connection: Connection) => Session;
 
+/** What a transport tells about a WebSocket upgrade before completing it. */
+export interface UpgradeRequest {
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  query: URLSearchParams;
+  /** The TCP peer's address. */
+  remoteAddress: string;
+}
+
+/**
+ * Whether an upgrade goes on: accepted with the session factory of its socket (and `abandon`,
+ * which the transport calls instead when the socket never opened: the client went away
+ * meanwhile), or refused with an HTTP answer.
+ */
+export type UpgradeDecision =
+  | { accept: true; sessions: SessionFactory; abandon(): void }
+  | { accept: false; response: HttpResponse };
+
+/** Decides an upgrade, asynchronously; it never rejects. */
+export type UpgradeHandler = (request: UpgradeRequest) => Promise<UpgradeDecision>;
+
 /** What a transport serves once it listens. */
 export interface TransportHandlers {
   http: HttpHandler;
   sessions: SessionFactory;
+  /**
+   * Asked before each WebSocket upgrade completes (auth, origins, connection limits: the policy
+   * stays out of the transports); without it every negotiated upgrade opens with `sessions`.
+   */
+  upgrade?: UpgradeHandler;
 }
 
 export interface TransportOptions {

@@ -19,10 +19,11 @@ export function readHttpBody(res: UwsResponse, req: UwsRequest, maxBytes: number
   const method = req.getMethod().toUpperCase();
   const path = req.getUrl();
   const query = new URLSearchParams(req.getQuery() ?? '');
+  const remoteAddress = remoteAddressOf(res);
   const declared = Number(headers['content-length'] ?? 0);
   if (declared > maxBytes) return Promise.resolve({ ok: false, response: bodyTooLarge(maxBytes) });
   if (method === 'GET' || method === 'HEAD') {
-    return Promise.resolve({ ok: true, request: { method, path, query, headers, body: Buffer.alloc(0) } });
+    return Promise.resolve({ ok: true, request: { method, path, query, headers, body: Buffer.alloc(0), remoteAddress } });
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -39,10 +40,15 @@ export function readHttpBody(res: UwsResponse, req: UwsRequest, maxBytes: number
       chunks.push(Buffer.from(new Uint8Array(chunk)));
       if (isLast) {
         done = true;
-        resolve({ ok: true, request: { method, path, query, headers, body: Buffer.concat(chunks, size) } });
+        resolve({ ok: true, request: { method, path, query, headers, body: Buffer.concat(chunks, size), remoteAddress } });
       }
     });
   });
+}
+
+/** The peer's address as text (uWS writes IPv4 peers in their plain dotted form). */
+export function remoteAddressOf(res: UwsResponse): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
 }
 
 export function writeHttpResponse(res: UwsResponse, response: HttpResponse): void {

@@ -1,5 +1,5 @@
 // HTTP and WebSocket on uWebSockets.js: fan-out by topic publish, frames copied once per socket.
-import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { CLOSE } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
@@ -8,13 +8,17 @@ import { refusedUpgrade } from './http-answers.js';
 import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
-import type { CloseCause, Connection, Session, Transport, TransportHandlers, TransportOptions } from './transport.js';
-import { readHttpBody, writeHttpResponse } from './uws-http.js';
+import type { CloseCause, Connection, Session, SessionFactory, Transport, TransportHandlers, TransportOptions, UpgradeRequest } from './transport.js';
+import { readHttpBody, remoteAddressOf, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
 
 interface SocketData {
   encoding: Encoding;
   protocol: string;
+  /** The session factory the upgrade decision gave (absent: the handlers' default). */
+  sessions?: SessionFactory;
+  /** Set by the open handler, which uWS runs inside res.upgrade(): false after it means the socket never opened. */
+  opened?: boolean;
   connection?: UwsConnection;
 }
 
@@ -87,6 +91,15 @@ function closeCauseOf(code: number, message: string): CloseCause {
 /** Close codes that mean a frame broke the protocol (RFC 6455 section 7.4.1). */
 const PROTOCOL_CLOSE_CODES = new Set([1002, 1003, 1007, 1009]);
 
+/** Headers, query and peer address of an upgrade, copied out of uWS's short-lived request. */
+function upgradeRequestOf(res: HttpResponse, req: HttpRequest): UpgradeRequest {
+  const headers: Record<string, string> = {};
+  req.forEach((name, value) => {
+    headers[name] = value;
+  });
+  return { headers, query: new URLSearchParams(req.getQuery() ?? ''), remoteAddress: remoteAddressOf(res) };
+}
+
 export class UwsTransport implements Transport {
   readonly name = 'uws';
   private readonly app: TemplatedApp;
@@ -122,20 +135,44 @@ export class UwsTransport implements Transport {
       upgrade: (res, req, context) => {
         const negotiated = negotiateEncoding(req.getQuery('encoding'), req.getHeader('sec-websocket-protocol'));
         if ('error' in negotiated || this.closing) return writeHttpResponse(res, refusedUpgrade(negotiated, this.closing));
-        res.upgrade<SocketData>(
-          { encoding: negotiated.encoding, protocol: negotiated.protocol },
-          req.getHeader('sec-websocket-key'),
-          negotiated.protocol,
-          req.getHeader('sec-websocket-extensions'),
-          context,
+        const key = req.getHeader('sec-websocket-key');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        const data: SocketData = { encoding: negotiated.encoding, protocol: negotiated.protocol };
+        const check = this.handlers!.upgrade;
+        if (!check) return res.upgrade<SocketData>(data, key, negotiated.protocol, extensions, context);
+        // uWS's asynchronous upgrade: everything of `req` is read now (it is gone after this
+        // callback), onAborted before any await, and the upgrade itself corked.
+        const request = upgradeRequestOf(res, req);
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        void check(request).then(
+          (decision) => {
+            if (!decision.accept) {
+              if (!aborted) writeHttpResponse(res, decision.response);
+              return;
+            }
+            if (aborted || this.closing) {
+              decision.abandon();
+              if (!aborted) writeHttpResponse(res, refusedUpgrade(negotiated, true));
+              return;
+            }
+            data.sessions = decision.sessions;
+            res.cork(() => res.upgrade<SocketData>(data, key, negotiated.protocol, extensions, context));
+            if (!data.opened) decision.abandon();
+          },
+          (error: unknown) => {
+            this.log.error({ err: error }, 'upgrade handler failed');
+            if (!aborted) writeHttpResponse(res, internalErrorResponse());
+          },
         );
       },
       open: (socket) => {
         const data = socket.getUserData();
+        data.opened = true;
         const connection = new UwsConnection(socket, data.encoding, this.sweeper);
         data.connection = connection;
         this.connections.add(connection);
-        connection.session = this.handlers!.sessions(connection);
+        connection.session = (data.sessions ?? this.handlers!.sessions)(connection);
       },
       message: (socket, message, isBinary) => {
         const connection = socket.getUserData().connection;

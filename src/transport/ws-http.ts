@@ -20,6 +20,7 @@ export function requestHead(req: IncomingMessage): Omit<HttpRequest, 'body'> {
     path: mark === -1 ? url : url.slice(0, mark),
     query: new URLSearchParams(mark === -1 ? '' : url.slice(mark + 1)),
     headers,
+    remoteAddress: req.socket.remoteAddress ?? '',
   };
 }
 

@@ -11,7 +11,7 @@ import { refusedUpgrade } from './http-answers.js';
 import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
-import type { CloseCause, CloseInfo, Transport, TransportHandlers, TransportOptions } from './transport.js';
+import type { CloseCause, CloseInfo, SessionFactory, Transport, TransportHandlers, TransportOptions } from './transport.js';
 import { WsConnection, type ConnectionOwner } from './ws-connection.js';
 import { buildDataFrame } from './ws-frame.js';
 import { readHttpRequest, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
@@ -141,11 +141,30 @@ export class WsTransport implements Transport, ConnectionOwner {
     if (request.path !== this.options.wsPath) return writeRawHttpResponse(socket, await this.answer(request));
     const negotiated = negotiateEncoding(request.query.get('encoding') ?? undefined, request.headers['sec-websocket-protocol']);
     if ('error' in negotiated || this.closing) return writeRawHttpResponse(socket, refusedUpgrade(negotiated, this.closing));
+    let sessions = this.handlers!.sessions;
+    let abandon = (): void => {};
+    const check = this.handlers!.upgrade;
+    if (check) {
+      // Decided before ws writes the 101: a refused upgrade is a plain HTTP answer.
+      const decision = await check({ headers: request.headers, query: request.query, remoteAddress: request.remoteAddress ?? '' });
+      if (!decision.accept) return writeRawHttpResponse(socket, decision.response);
+      ({ sessions, abandon } = decision);
+      if (this.closing || socket.destroyed) {
+        abandon();
+        return writeRawHttpResponse(socket, refusedUpgrade(negotiated, true));
+      }
+    }
     this.protocols.set(req, negotiated.protocol);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onOpen(ws, socket, negotiated.encoding));
+    let opened = false;
+    // ws calls back synchronously once the 101 is written, or never (the socket was gone).
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      opened = true;
+      this.onOpen(ws, socket, negotiated.encoding, sessions);
+    });
+    if (!opened) abandon();
   }
 
-  private onOpen(ws: WebSocket, raw: Duplex, encoding: Encoding): void {
+  private onOpen(ws: WebSocket, raw: Duplex, encoding: Encoding, sessions: SessionFactory): void {
     const connection = new WsConnection(ws, raw, encoding, this, sendBufferHardCap(this.options.sendBufferBytes), this.sweeper);
     this.connections.add(connection);
     const heard = () => connection.heard();
@@ -163,7 +182,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     });
     ws.on('error', (error) => this.log.debug({ err: error, connection: connection.id }, 'WebSocket error'));
     ws.on('close', (code: number, reason: Buffer) => connection.finish({ cause: peerCloseCause(code), code, reason: reason.toString() }));
-    connection.session = this.handlers!.sessions(connection);
+    connection.session = sessions(connection);
   }
 
   private async answer(request: HttpRequest): Promise<HttpResponse> {
