@@ -15,10 +15,12 @@ import { loadUws } from './uws-loader.js';
 interface SocketData {
   encoding: Encoding;
   protocol: string;
-  /** The session factory the upgrade decision gave (absent: the handlers' default). */
-  sessions?: SessionFactory;
-  /** Set by the open handler, which uWS runs inside res.upgrade(): false after it means the socket never opened. */
-  opened?: boolean;
+  /**
+   * The upgrade decision's session factory, and whether the socket opened: uWS runs the open
+   * handler inside res.upgrade(), so `opened` still false after it means it never did. (uWS
+   * copies the user data object's fields into its own, so this must be a shared object.)
+   */
+  accepted?: { sessions: SessionFactory; opened: boolean };
   connection?: UwsConnection;
 }
 
@@ -156,9 +158,9 @@ export class UwsTransport implements Transport {
               if (!aborted) writeHttpResponse(res, refusedUpgrade(negotiated, true));
               return;
             }
-            data.sessions = decision.sessions;
-            res.cork(() => res.upgrade<SocketData>(data, key, negotiated.protocol, extensions, context));
-            if (!data.opened) decision.abandon();
+            const accepted = { sessions: decision.sessions, opened: false };
+            res.cork(() => res.upgrade<SocketData>({ ...data, accepted }, key, negotiated.protocol, extensions, context));
+            if (!accepted.opened) decision.abandon();
           },
           (error: unknown) => {
             this.log.error({ err: error }, 'upgrade handler failed');
@@ -168,11 +170,11 @@ export class UwsTransport implements Transport {
       },
       open: (socket) => {
         const data = socket.getUserData();
-        data.opened = true;
+        if (data.accepted) data.accepted.opened = true;
         const connection = new UwsConnection(socket, data.encoding, this.sweeper);
         data.connection = connection;
         this.connections.add(connection);
-        connection.session = (data.sessions ?? this.handlers!.sessions)(connection);
+        connection.session = (data.accepted?.sessions ?? this.handlers!.sessions)(connection);
       },
       message: (socket, message, isBinary) => {
         const connection = socket.getUserData().connection;

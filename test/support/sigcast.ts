@@ -63,12 +63,15 @@ export class TestClient {
   /** `subprotocol` negotiates the encoding with Sec-WebSocket-Protocol instead of `?encoding=`. */
   static async connect(
     wsUrl: string,
-    options: { encoding?: 'json' | 'msgpack'; autoPong?: boolean; subprotocol?: string } = {},
+    options: { encoding?: 'json' | 'msgpack'; autoPong?: boolean; subprotocol?: string; protocols?: string[]; headers?: Record<string, string>; query?: string } = {},
   ): Promise<TestClient> {
     const encoding = options.encoding ?? 'json';
-    const socket = options.subprotocol
-      ? new WebSocket(wsUrl, [options.subprotocol], { autoPong: options.autoPong ?? true })
-      : new WebSocket(`${wsUrl}?encoding=${encoding}`, { autoPong: options.autoPong ?? true });
+    const socketOptions = { autoPong: options.autoPong ?? true, ...(options.headers ? { headers: options.headers } : {}) };
+    const protocols = options.protocols ?? (options.subprotocol ? [options.subprotocol] : undefined);
+    const query = options.query ? `&${options.query}` : '';
+    const socket = protocols
+      ? new WebSocket(`${wsUrl}${options.query ? `?${options.query}` : ''}`, protocols, socketOptions)
+      : new WebSocket(`${wsUrl}?encoding=${encoding}${query}`, socketOptions);
     const client = new TestClient(socket, encoding);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
