@@ -3,6 +3,7 @@
 import { ConfigError, processEnv } from './config.js';
 import { UsageError } from './cli/args.js';
 import type { CommandIo } from './cli/io.js';
+import { runKeys } from './cli/keys.js';
 import { runPublish } from './cli/publish.js';
 import { runServe } from './cli/serve.js';
 import { runTail } from './cli/tail.js';
@@ -11,6 +12,7 @@ import { packageVersion } from './util/package-root.js';
 const USAGE = `usage: sigcast serve [--flag value ...]       run a node (sigcast serve --help lists every variable: PORT, REDIS_URL, ...)
        sigcast tail <channel...> [options]   print signals as they arrive, resuming after disconnects
        sigcast publish [options]             publish a signal from flags, or JSON lines from stdin
+       sigcast keys new|jwt [options]        issue an API key (printed once) or an HS256 JWT
        sigcast --version                     print the version
 
 Run \`sigcast <command> --help\` for a command's options.`;
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, (args: readonly string[], io: CommandIo) => Promi
   serve: (args, io) => runServe(args, io, processEnv()),
   tail: runTail,
   publish: runPublish,
+  keys: (args, io) => runKeys(args, io, processEnv()),
 };
 
 const io: CommandIo = {
@@ -29,6 +32,9 @@ const io: CommandIo = {
     // `on`, not `once`: after the first signal a second one must not kill the process mid-shutdown.
     process.on('SIGINT', () => listener('SIGINT'));
     process.on('SIGTERM', () => listener('SIGTERM'));
+  },
+  onReload: (listener) => {
+    process.on('SIGHUP', listener);
   },
 };
 

@@ -8,4 +8,6 @@ export interface CommandIo {
   stderr: Writable;
   /** Registers what to do on SIGINT / SIGTERM. */
   onStop(listener: (signal: NodeJS.Signals) => void): void;
+  /** Registers what to do on SIGHUP (`serve` re-reads its key files); absent where nothing listens. */
+  onReload?(listener: () => void): void;
 }

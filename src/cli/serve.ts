@@ -15,7 +15,7 @@ export function serveUsage(): string {
 Runs a sigcast node: HTTP ingest and history, the WebSocket hub, the dashboard at /. Every
 configuration variable comes from the environment or from its flag (PORT as --port, REDIS_URL as
 --redis-url, ...; a flag wins). A bad value stops it with a message naming the variable (exit
-status 2). SIGTERM or SIGINT shut it down cleanly (exit status 0).
+status 2). SIGTERM or SIGINT shut it down cleanly (exit status 0); SIGHUP re-reads the key files.
 
 Variables:
 ${variables.join('\n')}`;
@@ -44,7 +44,11 @@ export async function runServe(args: readonly string[], io: CommandIo, env: Reco
   }
   const config = loadConfig({ ...env, ...flagsToEnv(args) });
   const log = createLogger(config);
+  // SIGHUP re-reads the key files; registered before the node starts (unhandled, it ends the process).
+  let reload = (): void => {};
+  io.onReload?.(() => reload());
   const node = await startNode(config, { log });
+  reload = () => void node.reloadKeys();
   return new Promise((resolve) => {
     // node.stop() is idempotent: a repeated signal does not cut the shutdown short.
     io.onStop((signal) => {
