@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Principals named in metric labels at most; later ones count as `other` (bounded cardinality). */
+const MAX_PRINCIPAL_LABELS = 1000;
+
 /** Prometheus metrics of one node, on its own registry (so several nodes can live in one test process). */
 export class Metrics {
   readonly registry = new Registry();
@@ -18,7 +21,7 @@ export class Metrics {
   readonly heartbeatTimeouts = new Counter({ name: 'sigcast_heartbeat_timeouts_total', help: 'Sockets closed for not answering pings', registers: [this.registry] });
   readonly closes = new Counter({
     name: 'sigcast_closes_total',
-    help: 'WebSocket connections closed, by cause (heartbeat, slow_consumer, peer, shutdown, protocol)',
+    help: 'WebSocket connections closed, by cause (heartbeat, slow_consumer, peer, shutdown, protocol, auth)',
     labelNames: ['cause'],
     registers: [this.registry],
   });
@@ -30,6 +33,22 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+
+  readonly principalSignalsIn = new Counter({
+    name: 'sigcast_principal_signals_in_total',
+    help: `Signals stored, by publishing principal (anonymous, key:<name>, jwt:<sub>; past ${MAX_PRINCIPAL_LABELS} principals: other)`,
+    labelNames: ['principal'],
+    registers: [this.registry],
+  });
+  private readonly principalLabels = new Set<string>();
+
+  /** The label of a principal: its name, or `other` once MAX_PRINCIPAL_LABELS names are in use. */
+  principalLabel(principal: string): string {
+    if (this.principalLabels.has(principal)) return principal;
+    if (this.principalLabels.size >= MAX_PRINCIPAL_LABELS) return 'other';
+    this.principalLabels.add(principal);
+    return principal;
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'sigcast_' });

@@ -68,6 +68,7 @@ export class Publisher {
       );
       const duplicates = acked.filter((entry) => entry.duplicate).length;
       this.metrics.entriesIn.inc(acked.length - duplicates);
+      if (acked.length > duplicates) this.metrics.principalSignalsIn.inc({ principal: this.metrics.principalLabel(access.principal.id) }, acked.length - duplicates);
       if (duplicates > 0) this.metrics.duplicatesIn.inc(duplicates);
       return acked;
     } finally {

@@ -178,6 +178,7 @@ export class ProtocolSession implements Session {
     const remaining = expiresAt - Date.now();
     if (remaining <= 0) {
       const { code, reason } = CLOSE.token_expired;
+      this.context.log.info({ connection: this.connection.id, principal: this.principal.id }, 'closing a connection whose token expired');
       return this.connection.close('auth', code, reason);
     }
     this.expiryTimer = setTimeout(() => this.watchExpiry(), Math.min(remaining, MAX_TIMER_MS));

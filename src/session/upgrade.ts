@@ -37,6 +37,7 @@ export function createUpgradeHandler(policy: UpgradePolicy): UpgradeHandler {
         throw error;
       }
       const auth: SessionAuth = { principal, verify: (token) => gate.verify(token, address), rateKey: (p) => rateKeyOf(p, address) };
+      policy.log.debug({ principal: principal.id, address }, 'upgrade accepted');
       return {
         accept: true,
         sessions: (connection) => {
@@ -52,6 +53,8 @@ export function createUpgradeHandler(policy: UpgradePolicy): UpgradeHandler {
         abandon: () => slot.release(),
       };
     } catch (error) {
+      // Debug only: refusals are what an attacker can produce at will, and must not flood the log.
+      policy.log.debug({ code: error instanceof SigcastError ? error.code : 'internal', address: request.remoteAddress }, 'upgrade refused');
       return { accept: false, response: refusal(policy, error) };
     }
   };

@@ -247,6 +247,10 @@ describe.each(TRANSPORTS)('auth table over %s', (transport) => {
       ['BUY', 'bot7-000114'],
       ['BUY', 'bot7-000114'],
     ]);
+    // Metrics name who published (behind METRICS_TOKEN).
+    const metrics = await rawRequest(node.baseUrl, { path: '/metrics', headers: bearer(METRICS_TOKEN) });
+    expect(metrics.body).toMatch(/sigcast_principal_signals_in_total\{principal="key:mallory"\} [1-9]/);
+    expect(metrics.body).toMatch(/sigcast_principal_signals_in_total\{principal="key:bot-7"\} [1-9]/);
   });
 });
 

@@ -6,6 +6,7 @@ import { CLOSE, ERRORS, type ErrorCode } from '../../src/errors.js';
 import { WS_PATH } from '../../src/node.js';
 import { CLIENT_OPS, ClientFrameSchema, SERVER_TYPES, ServerFrameSchema } from '../../src/protocol/frames.js';
 import { SUBPROTOCOLS } from '../../src/transport/negotiate.js';
+import { TOKEN_SUBPROTOCOL_PREFIX } from '../../src/auth/request-token.js';
 
 /**
  * docs/protocol.md against the schemas it documents: every frame, error code and close code
@@ -104,11 +105,14 @@ describe('docs/protocol.md', () => {
       expect(DOC).toContain(text);
     }
     for (const protocol of Object.keys(SUBPROTOCOLS)) expect(DOC).toContain(protocol);
+    expect(DOC).toContain(`${TOKEN_SUBPROTOCOL_PREFIX}<token>`);
   });
 
   it('states the limits with their configured defaults', () => {
     const defaults = loadConfig({});
-    for (const name of ['MAX_FRAME_BYTES', 'MAX_SUBSCRIPTIONS', 'MAX_BATCH', 'MAX_BODY_BYTES', 'SEND_BUFFER_BYTES', 'HEARTBEAT_SECONDS'] as const) {
+    const limits = ['MAX_FRAME_BYTES', 'MAX_SUBSCRIPTIONS', 'MAX_BATCH', 'MAX_BODY_BYTES', 'SEND_BUFFER_BYTES', 'HEARTBEAT_SECONDS'] as const;
+    const security = ['PUBLISH_BURST', 'MAX_CONNECTIONS', 'AUTH_FAILURE_BURST', 'AUTH_JWT_CLOCK_TOLERANCE_SECONDS'] as const;
+    for (const name of [...limits, ...security]) {
       expect(DOC).toContain(`\`${name}\` (${defaults[name]})`);
     }
   });
