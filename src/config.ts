@@ -83,8 +83,8 @@ export const ConfigSchema = z.object({
       }
       return origins;
     })
-    .default([])
-    .describe('Browser origins allowed besides same-host pages: scheme://host[:port], comma-separated, or *'),
+    .optional()
+    .describe('Browser origins allowed besides same-host pages: scheme://host[:port], comma-separated, or *. Absent: only same-host pages'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('When set, /metrics needs Authorization: Bearer <METRICS_TOKEN>'),
   /** Signals per second per publisher (a token bucket per principal, per node); 0: no limit. */
   PUBLISH_RATE: int(0, 10_000_000).default(0).describe('Signals per second per publisher on this node (429 past it); 0: no limit'),

@@ -159,7 +159,7 @@ export async function authenticatorFromConfig(config: Config): Promise<Authentic
 }
 
 export function originOptions(config: Config): OriginOptions {
-  return { allowedOrigins: config.ALLOWED_ORIGINS, loopbackOnly: isLoopbackHost(config.HOST) };
+  return { allowedOrigins: config.ALLOWED_ORIGINS ?? [], loopbackOnly: isLoopbackHost(config.HOST) };
 }
 
 export function accessGateFromConfig(config: Config, authenticator: Authenticator): AccessGate {

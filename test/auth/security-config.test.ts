@@ -34,7 +34,7 @@ describe('security configuration', () => {
   it('checks ALLOWED_ORIGINS, the secret and the token lengths, and the rates', () => {
     expect(loadConfig({ ALLOWED_ORIGINS: 'https://App.Example.com, http://localhost:3000' }).ALLOWED_ORIGINS).toEqual(['https://app.example.com', 'http://localhost:3000']);
     expect(loadConfig({ ALLOWED_ORIGINS: '*' }).ALLOWED_ORIGINS).toBe('any');
-    expect(loadConfig({}).ALLOWED_ORIGINS).toEqual([]);
+    expect(loadConfig({}).ALLOWED_ORIGINS).toBeUndefined();
     expect(problems({ ALLOWED_ORIGINS: 'https://a.example/path' })[0]).toMatch(/^ALLOWED_ORIGINS=.*is not an origin/);
     expect(problems({ AUTH_JWT_SECRET: 'short' })[0]).toMatch(/^AUTH_JWT_SECRET=.*at least 32/);
     expect(problems({ METRICS_TOKEN: 'short' })[0]).toMatch(/^METRICS_TOKEN=/);

@@ -66,7 +66,8 @@ describe.skipIf(!hasChromium)(`client library in headless Chromium${hasChromium 
     });
     await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
     pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
-    node = await startTestNode();
+    // The page is served from another origin than the node's: it must be allowed, as any such page.
+    node = await startTestNode({ ALLOWED_ORIGINS: new URL(pagesUrl).origin });
     context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
