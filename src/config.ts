@@ -86,6 +86,8 @@ export const ConfigSchema = z.object({
     .optional()
     .describe('Browser origins allowed besides same-host pages: scheme://host[:port], comma-separated, or *. Absent: only same-host pages'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional().describe('When set, /metrics needs Authorization: Bearer <METRICS_TOKEN>'),
+  METRICS_PORT: int(0, 65535).optional().describe('When set, /metrics is served on this port (of METRICS_HOST) instead of the main one'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('Bind address of the METRICS_PORT listener'),
   /** Signals per second per publisher (a token bucket per principal, per node); 0: no limit. */
   PUBLISH_RATE: int(0, 10_000_000).default(0).describe('Signals per second per publisher on this node (429 past it); 0: no limit'),
   PUBLISH_BURST: int(1, 10_000_000).default(1000).describe('Signals a publisher may send at once above PUBLISH_RATE'),

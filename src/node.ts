@@ -3,7 +3,8 @@
 import { hostname } from 'node:os';
 import type { Broker } from './broker/broker.js';
 import type { Config } from './config.js';
-import { createRoutes } from './http/routes.js';
+import { listenMetrics, type MetricsListener } from './http/metrics-listener.js';
+import { createMetricsRoutes, createRoutes } from './http/routes.js';
 import { Hub } from './hub/hub.js';
 import { Publisher } from './ingest/publisher.js';
 import { createLogger, type Logger } from './log.js';
@@ -31,6 +32,8 @@ export { WS_PATH } from './wiring.js';
 
 export interface SigcastNode {
   readonly port: number;
+  /** The port of the /metrics listener, with METRICS_PORT. */
+  readonly metricsPort?: number;
   readonly nodeId: string;
   readonly broker: Broker;
   readonly hub: Hub;
@@ -74,13 +77,22 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
     };
   };
   const upgrade = createUpgradeHandler({ gate, slots, metrics, log, open: sessions });
-  const access = { gate, ...(config.METRICS_TOKEN !== undefined ? { metricsToken: config.METRICS_TOKEN } : {}) };
+  const access = {
+    gate,
+    ...(config.METRICS_TOKEN !== undefined ? { metricsToken: config.METRICS_TOKEN } : {}),
+    metricsElsewhere: config.METRICS_PORT !== undefined,
+  };
   const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => hub.inSync, access });
 
   // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
   if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
   const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade });
+  let metricsListener: MetricsListener | undefined;
+  if (config.METRICS_PORT !== undefined) {
+    metricsListener = await listenMetrics(config.METRICS_HOST, config.METRICS_PORT, createMetricsRoutes({ metrics, log, access }));
+    log.info({ host: config.METRICS_HOST, port: metricsListener.port }, 'serving /metrics on its own address');
+  }
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');
   if (authenticator.configured) log.info({ anonymous: authenticator.allowsAnonymous ? config.ANONYMOUS_SCOPE : 'refused' }, 'auth is on');
   else if (isLoopbackHost(config.HOST)) log.info('no auth is configured: listening on loopback only');
@@ -108,10 +120,11 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
       await transport.close();
       hub.close();
       await broker.close();
+      await metricsListener?.close();
       log.info('stopped');
     })());
 
-  return { port, nodeId, broker, hub, transport, metrics, log, stop, reloadKeys };
+  return { port, ...(metricsListener ? { metricsPort: metricsListener.port } : {}), nodeId, broker, hub, transport, metrics, log, stop, reloadKeys };
 }
 
 /** Metrics and logs read the typed cause of a close, the same on both transports. */

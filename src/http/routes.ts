@@ -30,6 +30,8 @@ export interface RouteAccess {
   gate: AccessGate;
   /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
   metricsToken?: string;
+  /** /metrics is served on its own address (METRICS_PORT): the main port answers 404 for it. */
+  metricsElsewhere?: boolean;
 }
 
 /** The HTTP API as one pure-ish function over requests: transports only move bytes. */
@@ -73,13 +75,30 @@ async function route(context: RoutesContext, request: HttpRequest, cors: Record<
     const ready = health.ok && context.isReady() && !context.isClosing();
     return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', broker: health, closing: context.isClosing() });
   }
-  if (path === '/metrics') {
-    if (method !== 'GET') throw methodNotAllowed('GET');
-    const token = context.access?.metricsToken;
-    if (token !== undefined && !bearerIs(request, token)) throw new SigcastError('unauthorized', '/metrics needs Authorization: Bearer <METRICS_TOKEN>');
-    return { status: 200, headers: { 'content-type': context.metrics.registry.contentType }, body: await context.metrics.registry.metrics() };
-  }
+  if (path === '/metrics' && !context.access?.metricsElsewhere) return metricsAnswer(context, request);
   throw new SigcastError('not_found', `no route ${method} ${path}`);
+}
+
+/**
+ * The handler of a listener that serves only /metrics (METRICS_PORT): an address of its own for
+ * Prometheus, apart from the one clients reach. METRICS_TOKEN applies there too.
+ */
+export function createMetricsRoutes(context: Pick<RoutesContext, 'metrics' | 'log' | 'access'>): HttpHandler {
+  return async (request) => {
+    try {
+      if (request.path !== '/metrics') throw new SigcastError('not_found', 'this address serves only /metrics');
+      return await metricsAnswer(context, request);
+    } catch (error) {
+      return answerError(context, error);
+    }
+  };
+}
+
+async function metricsAnswer(context: Pick<RoutesContext, 'metrics' | 'access'>, request: HttpRequest): Promise<HttpResponse> {
+  if (request.method !== 'GET') throw methodNotAllowed('GET');
+  const token = context.access?.metricsToken;
+  if (token !== undefined && !bearerIs(request, token)) throw new SigcastError('unauthorized', '/metrics needs Authorization: Bearer <METRICS_TOKEN>');
+  return { status: 200, headers: { 'content-type': context.metrics.registry.contentType }, body: await context.metrics.registry.metrics() };
 }
 
 function factsOf(request: HttpRequest): RequestFacts {
@@ -142,7 +161,7 @@ function methodNotAllowed(allowed: string): SigcastError {
   return new SigcastError('method_not_allowed', `use ${allowed}`);
 }
 
-function answerError(context: RoutesContext, error: unknown): HttpResponse {
+function answerError(context: Pick<RoutesContext, 'metrics' | 'log'>, error: unknown): HttpResponse {
   if (!(error instanceof SigcastError)) {
     context.log.error({ err: error }, 'HTTP request failed');
     return internalErrorResponse();

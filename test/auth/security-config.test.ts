@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { anonymousScopes } from '../../src/wiring.js';
 import { makeAuthKeys, type AuthKeys } from '../support/auth-keys.js';
+import { rawRequest } from '../support/http-raw.js';
 import { postSignals, signal, startTestNode, TestClient } from '../support/sigcast.js';
 
 /** The anonymous and loopback rules, and every security variable's checks, at start. */
@@ -83,5 +84,23 @@ describe('security configuration', () => {
     } finally {
       await node.stop();
     }
+  });
+
+  it('METRICS_PORT serves /metrics on its own address (METRICS_TOKEN still applies) and takes it off the main port', async () => {
+    const token = 'scrape-token-0123456789';
+    const node = await startTestNode({ METRICS_PORT: '0', METRICS_TOKEN: token, TRANSPORT: 'ws' });
+    const scrape = `http://127.0.0.1:${node.metricsPort}`;
+    try {
+      expect(node.metricsPort).toBeGreaterThan(0);
+      expect((await rawRequest(node.baseUrl, { path: '/metrics', headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+      expect((await rawRequest(scrape, { path: '/metrics' })).status).toBe(401);
+      const answer = await rawRequest(scrape, { path: '/metrics', headers: { authorization: `Bearer ${token}` } });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain('sigcast_connections');
+      expect((await rawRequest(scrape, { path: '/v1/signals', method: 'POST', body: '{}' })).status).toBe(404);
+    } finally {
+      await node.stop();
+    }
+    await expect(rawRequest(scrape, { path: '/metrics' })).rejects.toThrow(/ECONNREFUSED/);
   });
 });
