@@ -44,6 +44,15 @@ export const ConfigSchema = z.object({
   /** Seconds of silence after which the server pings; a client silent for twice that is closed. */
   // uWS accepts an idle timeout (twice this) of 8 to 960 s, and aborts the process otherwise.
   HEARTBEAT_SECONDS: int(4, 480).default(16).describe('The server pings a client silent this long and drops one silent twice as long (4..480)'),
+  /**
+   * How far (ms) a socket's reader may fall behind what the server wrote to it before it is closed
+   * with 4008 `lagging` (a conflated-only subscriber skips ahead instead). Below the heartbeat's
+   * drop time (uWS drops a silent socket from 2 x HEARTBEAT_SECONDS - 4 s), so a reader that falls
+   * behind is closed for lag, never dropped as silent.
+   */
+  MAX_LAG_MS: int(100, 60_000)
+    .default(2000)
+    .describe('How far (ms) a reader may fall behind before it is closed with 4008 lagging; conflated-only connections skip ahead (100..60000, at most (2 x HEARTBEAT_SECONDS - 5) s)'),
   /** Seconds to wait for in-flight work during shutdown. */
   SHUTDOWN_GRACE_SECONDS: int(0, 600).default(10).describe('How long shutdown waits for in-flight ingest'),
   /** Redis reconnect backoff: first delay and cap, in ms. */
@@ -106,7 +115,16 @@ export const ConfigSchema = z.object({
     'is not loopback and no auth is configured: set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWT_JWKS_FILE or AUTH_API_KEYS_FILE, ' +
     'or ALLOW_ANONYMOUS=true to let anyone who reaches this address publish and subscribe',
   when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'HOST' || issue.path?.[0] === 'ALLOW_ANONYMOUS'),
+}).refine((config) => config.MAX_LAG_MS <= maxLagForHeartbeat(config.HEARTBEAT_SECONDS), {
+  path: ['MAX_LAG_MS'],
+  message: 'must be at most (2 x HEARTBEAT_SECONDS - 5) s, so that lag closes a reader before any heartbeat drop',
+  when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'MAX_LAG_MS' || issue.path?.[0] === 'HEARTBEAT_SECONDS'),
 });
+
+/** The largest MAX_LAG_MS a heartbeat allows: uWS may drop a silent socket 4 s early, plus 1 s of slack. */
+export function maxLagForHeartbeat(heartbeatSeconds: number): number {
+  return (2 * heartbeatSeconds - 5) * 1000;
+}
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

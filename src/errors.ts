@@ -32,6 +32,7 @@ export const ERRORS = {
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'method not allowed' },
   slow_consumer: { status: 503, message: 'the send buffer is full', close: { code: 4008, reason: 'slow consumer' } },
+  lagging: { status: 503, message: 'the reader fell further behind than MAX_LAG_MS', close: { code: 4008, reason: 'lagging' } },
   unavailable: { status: 503, message: 'storage is unavailable; retry later', retryAfterSeconds: 1 },
   shutting_down: {
     status: 503,
@@ -59,6 +60,7 @@ export const CLOSE = {
   frame_too_large: ERRORS.frame_too_large.close,
   slow_consumer: ERRORS.slow_consumer.close,
   token_expired: ERRORS.token_expired.close,
+  lagging: ERRORS.lagging.close,
 } as const;
 
 /** One item-level validation problem: which item of a batch, which field, what is wrong. */

@@ -18,10 +18,23 @@ export class Metrics {
   readonly resets = new Counter({ name: 'sigcast_resets_total', help: 'Reset frames (position truncated or epoch changed)', labelNames: ['reason'], registers: [this.registry] });
   readonly gapFills = new Counter({ name: 'sigcast_gap_fills_total', help: 'History reads made to fill a gap or re-sync', registers: [this.registry] });
   readonly slowConsumerDisconnects = new Counter({ name: 'sigcast_slow_consumer_disconnects_total', help: 'Sockets closed for exceeding their send buffer', registers: [this.registry] });
+  readonly lagDisconnects = new Counter({ name: 'sigcast_lag_disconnects_total', help: 'Sockets closed for falling further behind than MAX_LAG_MS', registers: [this.registry] });
+  readonly lagSkips = new Counter({ name: 'sigcast_lag_skips_total', help: 'Conflated-only sockets that fell behind MAX_LAG_MS and skipped to the newest entries instead of being closed', registers: [this.registry] });
+  readonly lag = new Histogram({
+    name: 'sigcast_lag_seconds',
+    help: 'Round trip of lag probes: how long each socket took to read what was written to it before the probe',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+    registers: [this.registry],
+  });
+  readonly conflatedReplaced = new Counter({
+    name: 'sigcast_conflated_replaced_total',
+    help: 'Entries that conflated subscriptions did not get because a newer one replaced them (entries x subscribers)',
+    registers: [this.registry],
+  });
   readonly heartbeatTimeouts = new Counter({ name: 'sigcast_heartbeat_timeouts_total', help: 'Sockets closed for not answering pings', registers: [this.registry] });
   readonly closes = new Counter({
     name: 'sigcast_closes_total',
-    help: 'WebSocket connections closed, by cause (heartbeat, slow_consumer, peer, shutdown, protocol, auth)',
+    help: 'WebSocket connections closed, by cause (heartbeat, slow_consumer, lag, peer, shutdown, protocol, auth)',
     labelNames: ['cause'],
     registers: [this.registry],
   });

@@ -74,6 +74,11 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
         countClose(metrics, log, connection, close);
         session.onClose();
       },
+      onLagging: () => {
+        const skipped = session.onLagging();
+        if (skipped) metrics.lagSkips.inc();
+        return skipped;
+      },
     };
   };
   const upgrade = createUpgradeHandler({ gate, slots, metrics, log, open: sessions });
@@ -87,7 +92,8 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
   if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
-  const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade });
+  const observeLag = (lagMs: number) => metrics.lag.observe(lagMs / 1000);
+  const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade, observeLag });
   let metricsListener: MetricsListener | undefined;
   if (config.METRICS_PORT !== undefined) {
     metricsListener = await listenMetrics(config.METRICS_HOST, config.METRICS_PORT, createMetricsRoutes({ metrics, log, access }));
@@ -134,6 +140,10 @@ function countClose(metrics: Metrics, log: Logger, connection: Connection, close
   if (close.cause === 'slow_consumer') {
     metrics.slowConsumerDisconnects.inc();
     log.warn({ connection: connection.id, code: close.code }, 'closed a slow consumer');
+  }
+  if (close.cause === 'lag') {
+    metrics.lagDisconnects.inc();
+    log.warn({ connection: connection.id, code: close.code }, 'closed a lagging reader');
   }
 }
 

@@ -86,6 +86,7 @@ export function transportOptions(config: Config): TransportOptions {
     maxFrameBytes: config.MAX_FRAME_BYTES,
     sendBufferBytes: config.SEND_BUFFER_BYTES,
     heartbeatSeconds: config.HEARTBEAT_SECONDS,
+    maxLagMs: config.MAX_LAG_MS,
   };
 }
 

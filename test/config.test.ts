@@ -97,3 +97,30 @@ describe('REDIS_TLS_CA_FILE', () => {
     expect(() => readTlsCaFile(notPem)).toThrow(ConfigError);
   });
 });
+
+describe('MAX_LAG_MS', () => {
+  const problems = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+  };
+
+  it('is 2 s by default, 100 ms to 60 s', () => {
+    expect(loadConfig({}).MAX_LAG_MS).toBe(2000);
+    expect(problems({ MAX_LAG_MS: '99' })[0]).toMatch(/^MAX_LAG_MS="99"/);
+    expect(problems({ MAX_LAG_MS: '60001', HEARTBEAT_SECONDS: '480' })[0]).toMatch(/^MAX_LAG_MS="60001"/);
+  });
+
+  it('must close a lagging reader before the heartbeat could drop it as silent', () => {
+    expect(loadConfig({ HEARTBEAT_SECONDS: '4', MAX_LAG_MS: '3000' }).MAX_LAG_MS).toBe(3000);
+    expect(problems({ HEARTBEAT_SECONDS: '4', MAX_LAG_MS: '3001' })).toEqual([
+      'MAX_LAG_MS="3001": must be at most (2 x HEARTBEAT_SECONDS - 5) s, so that lag closes a reader before any heartbeat drop',
+    ]);
+    // A bad heartbeat is reported alone, not as a lag problem too.
+    expect(problems({ HEARTBEAT_SECONDS: '2', MAX_LAG_MS: '3001' })).toHaveLength(1);
+  });
+});

@@ -10,6 +10,7 @@ import { ENCODING_NAMES, type Encoding } from '../protocol/encoding.js';
 import type { LiveFrame, ResetFrame, SubscribedFrame, SubscribeFrame } from '../protocol/frames.js';
 import type { CachedEntry } from './cached-entry.js';
 import { ChannelFeed, type FeedReset, type FeedSink } from './channel-feed.js';
+import { ConflatedFeeds, type ConflatedMember } from './conflator.js';
 import { planReplay } from './merge.js';
 import { topicOf, type FanOut, type SubscriberPort } from './port.js';
 import { Membership, type HubSubscription } from './subscription.js';
@@ -36,9 +37,11 @@ export class Hub implements FeedSink {
   private readonly slots = new Map<string, ChannelSlot>();
   /** Broker unsubscribes in flight, so that a re-opened feed subscribes only after them. */
   private readonly pendingUnsubscribes = new Map<string, Promise<void>>();
+  private readonly conflated: ConflatedFeeds;
 
   constructor(private readonly options: HubOptions) {
     options.broker.onResync(() => this.resyncAll());
+    this.conflated = new ConflatedFeeds(options.fanOut, options.metrics);
   }
 
   /** True unless some served channel is re-reading history to fill a gap or re-sync. */
@@ -53,7 +56,7 @@ export class Hub implements FeedSink {
    */
   subscribe(subscriber: SubscriberPort, request: SubscribeFrame): HubSubscription {
     const { channel } = request;
-    const membership = new Membership(channel);
+    const membership = new Membership(channel, request.conflate);
     const slot = this.acquire(channel);
     slot.joining += 1;
     membership.joined = slot.feed.ready.then(
@@ -93,6 +96,7 @@ export class Hub implements FeedSink {
       this.options.fanOut.publish(topicOf(channel, encoding), entries.map((entry) => entry.frame(encoding)));
       this.options.metrics.entriesOut.inc(count * entries.length);
     }
+    this.conflated.deliver(channel, entries);
   }
 
   catchingUp(): void {
@@ -107,9 +111,11 @@ export class Hub implements FeedSink {
     for (const encoding of ENCODING_NAMES) {
       if (slot.subscribers[encoding] > 0) this.options.fanOut.publish(topicOf(channel, encoding), [encodeFrame(frame, encoding)]);
     }
+    this.conflated.reset(channel, frame);
   }
 
   close(): void {
+    this.conflated.close();
     for (const [channel, slot] of this.slots) {
       slot.feed.close();
       this.slots.delete(channel);
@@ -133,12 +139,18 @@ export class Hub implements FeedSink {
     const live: LiveFrame = { type: 'live', channel: request.channel, epoch: feed.epoch, seq: feed.headSeq };
     // Counted before anything is written: a write can close the connection on the spot (a full
     // send buffer), and the close then releases this membership like any active one.
+    // A conflated subscriber leaves the exact topic alone: its conflator is added once the replay is out.
+    const { conflate } = request;
+    let conflated: ConflatedMember | undefined;
     membership.state = 'active';
-    slot.subscribers[encoding] += 1;
+    if (conflate === undefined) slot.subscribers[encoding] += 1;
     this.options.metrics.subscriptions.inc();
     membership.leave = () => {
-      if (!subscriber.closed) subscriber.leave(topic);
-      slot.subscribers[encoding] -= 1;
+      if (conflate !== undefined) conflated?.leave();
+      else {
+        if (!subscriber.closed) subscriber.leave(topic);
+        slot.subscribers[encoding] -= 1;
+      }
       this.options.metrics.subscriptions.dec();
       this.releaseIfIdle(request.channel, slot);
     };
@@ -158,7 +170,10 @@ export class Hub implements FeedSink {
       }
       for (const entry of replay) subscriber.send(entry.frame(encoding));
       subscriber.send(encodeFrame(live, encoding));
-      if (membership.state === 'active') subscriber.join(topic);
+      if (membership.state !== 'active') return;
+      if (conflate === undefined) return subscriber.join(topic);
+      conflated = this.conflated.add(request.channel, conflate, subscriber, feed.headSeq);
+      membership.skip = conflated.skip;
     });
     if (replay.length > 0) {
       this.options.metrics.replays.inc();
@@ -180,7 +195,7 @@ export class Hub implements FeedSink {
   }
 
   private releaseIfIdle(channel: string, slot: ChannelSlot): void {
-    if (slot.joining > 0 || ENCODING_NAMES.some((name) => slot.subscribers[name] > 0)) return;
+    if (slot.joining > 0 || ENCODING_NAMES.some((name) => slot.subscribers[name] > 0) || this.conflated.has(channel)) return;
     if (slot.feed.closed && this.slots.get(channel) !== slot) return; // released already
     if (this.slots.get(channel) === slot) this.slots.delete(channel);
     this.options.metrics.channels.set(this.slots.size);

@@ -6,6 +6,8 @@ import { ENCODINGS, type Encoding, type WireFrame } from '../protocol/encoding.j
 export interface SubscriberPort {
   readonly encoding: Encoding;
   readonly closed: boolean;
+  /** Its reader is known to be further behind than MAX_LAG_MS (and skipping ahead) until it catches up. */
+  readonly lagging: boolean;
   /** Runs `fn` with this connection's writes batched into as few syscalls as possible. */
   cork(fn: () => void): void;
   /** Writes one frame. Returns false if the connection is closed. */
@@ -23,7 +25,11 @@ export interface FanOut {
   publish(topic: string, frames: readonly WireFrame[]): void;
 }
 
-/** The topic of a channel for one encoding: subscribers of an encoding share pre-encoded frames. */
-export function topicOf(channel: string, encoding: Encoding): string {
-  return ENCODINGS[encoding].topicPrefix + channel;
+/**
+ * The topic of a channel for one encoding, and for a conflated feed its interval (ms): the
+ * subscribers of a topic share pre-encoded frames. `@` is outside the channel alphabet.
+ */
+export function topicOf(channel: string, encoding: Encoding, conflateMs?: number): string {
+  const topic = ENCODINGS[encoding].topicPrefix + channel;
+  return conflateMs === undefined ? topic : `${topic}@${conflateMs}`;
 }

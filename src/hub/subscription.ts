@@ -5,6 +5,8 @@
 
 export interface HubSubscription {
   readonly channel: string;
+  /** The interval (ms) of a conflated subscription; undefined for an exact one. */
+  readonly conflate: number | undefined;
   /**
    * Resolves true once the replay was sent and the subscriber joined the live stream, false when
    * it was unsubscribed (or its connection closed) first; rejects with a SigcastError when the
@@ -12,6 +14,12 @@ export interface HubSubscription {
    */
   readonly joined: Promise<boolean>;
   unsubscribe(): void;
+  /**
+   * The connection fell further behind than MAX_LAG_MS: a conflated subscription stops getting
+   * entries until its reader caught up, then gets the newest one (its `replaced` counting all it
+   * skipped). Returns false, doing nothing, for an exact subscription: that one cannot skip.
+   */
+  skipAhead(): boolean;
 }
 
 export type MembershipState = 'joining' | 'active' | 'done';
@@ -22,13 +30,25 @@ export class Membership implements HubSubscription {
   joined!: Promise<boolean>;
   /** Set when the membership becomes active: undoes exactly what joining did. */
   leave: (() => void) | undefined;
+  /** Set when a conflated membership becomes active. */
+  skip: (() => void) | undefined;
 
-  constructor(readonly channel: string) {}
+  constructor(
+    readonly channel: string,
+    readonly conflate: number | undefined = undefined,
+  ) {}
+
+  skipAhead(): boolean {
+    if (this.conflate === undefined) return false;
+    if (this.state === 'active') this.skip?.();
+    return true;
+  }
 
   unsubscribe(): void {
     const wasActive = this.state === 'active';
     this.state = 'done';
     if (wasActive) this.leave?.();
     this.leave = undefined;
+    this.skip = undefined;
   }
 }

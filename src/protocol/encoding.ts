@@ -26,8 +26,8 @@ export interface EncodingSpec {
   /** Prefix of fan-out topics: subscribers of one encoding share pre-encoded frames. */
   readonly topicPrefix: string;
   encode(frame: unknown): WireFrame;
-  /** An entry frame; may reuse the text the broker stored the entry as. */
-  encodeEntry(entry: Entry): WireFrame;
+  /** An entry frame; may reuse the text the broker stored the entry as. `replaced`: on a conflated feed. */
+  encodeEntry(entry: Entry, replaced?: number): WireFrame;
   /** Throws SigcastError (bad_json / bad_msgpack) on malformed bytes. */
   decode(bytes: Uint8Array): unknown;
 }
@@ -42,7 +42,10 @@ const json: EncodingSpec = {
   topicPrefix: 'j:',
   encode: (frame) => ({ payload: JSON.stringify(frame), binary: false }),
   // The entry's stored text with the frame type spliced in front: no second serialization.
-  encodeEntry: (entry) => ({ payload: Buffer.from(`{"type":"entry",${entryJson(entry).slice(1)}`), binary: false }),
+  encodeEntry: (entry, replaced) => ({
+    payload: Buffer.from(`{"type":"entry",${replaced === undefined ? '' : `"replaced":${replaced},`}${entryJson(entry).slice(1)}`),
+    binary: false,
+  }),
   decode(bytes) {
     try {
       return JSON.parse(textDecoder.decode(bytes));
@@ -58,7 +61,7 @@ const msgpack: EncodingSpec = {
   contentTypes: ['application/msgpack', 'application/x-msgpack'],
   topicPrefix: 'm:',
   encode: (frame) => ({ payload: packr.pack(frame), binary: true }),
-  encodeEntry: (entry) => ({ payload: packr.pack({ type: 'entry', ...entry }), binary: true }),
+  encodeEntry: (entry, replaced) => ({ payload: packr.pack({ type: 'entry', ...entry, ...(replaced === undefined ? {} : { replaced }) }), binary: true }),
   decode(bytes) {
     let value: unknown;
     try {

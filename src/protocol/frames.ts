@@ -14,6 +14,9 @@ export const RequestIdSchema = z.union([z.string().max(64), z.number().int()]);
 export type RequestId = z.infer<typeof RequestIdSchema>;
 
 export const MAX_REPLAY = 1000;
+/** Bounds of a conflated subscription's interval, in ms. */
+export const CONFLATE_MIN_MS = 10;
+export const CONFLATE_MAX_MS = 60_000;
 
 // ---- client -> server ----
 
@@ -27,6 +30,8 @@ export const SubscribeFrameSchema = z.strictObject({
   epoch: z.string().max(64).optional(),
   /** Start with the newest `last` entries (ignored when `since` is given). Absent with no `since`: live only. */
   last: z.number().int().min(0).max(MAX_REPLAY).optional(),
+  /** After the replay, at most one entry (the newest) per this many ms, each saying how many it replaced. */
+  conflate: z.number().int().min(CONFLATE_MIN_MS).max(CONFLATE_MAX_MS).optional(),
 });
 
 export const UnsubscribeFrameSchema = z.strictObject({
@@ -99,7 +104,11 @@ export const ResetFrameSchema = z.object({
   requested: z.object({ since: z.number().int(), epoch: z.string().optional() }),
 });
 
-export const EntryFrameSchema = EntrySchema.extend({ type: z.literal('entry') });
+export const EntryFrameSchema = EntrySchema.extend({
+  type: z.literal('entry'),
+  /** On a conflated subscription: how many entries of the channel came since the previous one it got, left out for this newer one. */
+  replaced: z.number().int().nonnegative().optional(),
+});
 
 /** The replay is done: every entry after this one arrives live. */
 export const LiveFrameSchema = z.object({

@@ -93,6 +93,18 @@ export class ProtocolSession implements Session {
     }
   }
 
+  /**
+   * The reader is further behind than MAX_LAG_MS. A connection whose every feed is conflated
+   * skips ahead (each feed sends the newest entry once it caught up); any exact feed means it must
+   * be closed, to resume from its position.
+   */
+  onLagging(): boolean {
+    const subscriptions = [...this.subscriptions.values()];
+    if (subscriptions.length === 0 || subscriptions.some((subscription) => subscription.conflate === undefined)) return false;
+    for (const subscription of subscriptions) subscription.skipAhead();
+    return true;
+  }
+
   onClose(): void {
     clearTimeout(this.expiryTimer);
     const subscriptions = [...this.subscriptions.values()];

@@ -7,11 +7,12 @@ import type { HttpHandler, HttpResponse } from '../protocol/http.js';
 
 /**
  * Why a socket closed, the same on both transports: `heartbeat` (silent past the heartbeat),
- * `slow_consumer` (send buffer over the limit or the hard cap), `protocol` (a frame or handshake
- * the protocol refuses), `shutdown` (the node is stopping), `peer` (the client closed or went away),
- * `auth` (the connection's credential expired).
+ * `slow_consumer` (send buffer over the limit or the hard cap), `lag` (its reader fell further
+ * behind than MAX_LAG_MS), `protocol` (a frame or handshake the protocol refuses), `shutdown` (the
+ * node is stopping), `peer` (the client closed or went away), `auth` (the connection's credential
+ * expired).
  */
-export type CloseCause = 'heartbeat' | 'slow_consumer' | 'peer' | 'shutdown' | 'protocol' | 'auth';
+export type CloseCause = 'heartbeat' | 'slow_consumer' | 'lag' | 'peer' | 'shutdown' | 'protocol' | 'auth';
 
 export interface CloseInfo {
   cause: CloseCause;
@@ -32,6 +33,12 @@ export interface Session {
   onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void;
   /** Called exactly once, when the socket is gone. */
   onClose(close: CloseInfo): void;
+  /**
+   * The socket's reader is more than MAX_LAG_MS behind. True: the session made it skip ahead (it
+   * only has conflated feeds), so it stays open; false: it is closed with 4008 `lagging`. Asked
+   * again only after it caught up once.
+   */
+  onLagging?(lagMs: number): boolean;
 }
 
 export type SessionFactory = (connection: Connection) => Session;
@@ -66,6 +73,8 @@ export interface TransportHandlers {
    * stays out of the transports); without it every negotiated upgrade opens with `sessions`.
    */
   upgrade?: UpgradeHandler;
+  /** Each lag measurement (ms): the round trip of a probe, see lag-monitor.ts. */
+  observeLag?: (lagMs: number) => void;
 }
 
 export interface TransportOptions {
@@ -76,6 +85,8 @@ export interface TransportOptions {
   /** Send-buffer bytes past which a socket is closed as a slow consumer. */
   sendBufferBytes: number;
   heartbeatSeconds: number;
+  /** How far (ms) a socket's reader may fall behind before it is closed with 4008 `lagging`. */
+  maxLagMs: number;
 }
 
 export interface Transport extends FanOut {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
 import { internalErrorResponse } from '../protocol/http.js';
 import { refusedUpgrade } from './http-answers.js';
+import { LagMonitor, LagProbes } from './lag-monitor.js';
 import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
@@ -34,34 +35,67 @@ interface WriteObserver {
   noteWrite(bytes: number): void;
 }
 
+/** Who is in which topic: uWS keeps it to itself, and the lag monitor needs it. */
+interface TopicBook {
+  add(topic: string, connection: UwsConnection): void;
+  remove(topic: string, connection: UwsConnection): void;
+}
+
 class UwsConnection implements Connection {
   readonly id = nextConnectionId++;
   closed = false;
   /** Set when sigcast itself closes the socket: the close handler reports it. */
   closeCause: CloseCause | undefined;
   session!: Session;
+  readonly lag = new LagProbes();
+  readonly topics = new Set<string>();
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
     readonly encoding: Encoding,
     private readonly writes: WriteObserver,
+    private readonly book: TopicBook,
   ) {}
+
+  get lagging(): boolean {
+    return this.lag.behind;
+  }
 
   send(frame: WireFrame): boolean {
     if (this.closed) return false;
     this.writes.noteWrite(frameSize(frame));
     if (this.closed) return false; // the sweep it may have started closed this very socket
+    this.lag.written = true;
     // At the hard cap uWS drops the message and closes the socket later, with 1006 and no reason.
     if (this.socket.send(frame.payload, frame.binary) === SEND_DROPPED) this.closeCause ??= 'slow_consumer';
     return true;
   }
 
+  /** A ping queued behind everything sent so far, topic messages included (uWS drains those first). */
+  probe(payload: Uint8Array): void {
+    if (this.closed) return;
+    this.socket.cork(() => {
+      if (this.socket.ping(payload) === SEND_DROPPED) this.closeCause ??= 'slow_consumer';
+    });
+  }
+
   join(topic: string): void {
-    if (!this.closed) this.socket.subscribe(topic);
+    if (this.closed || this.topics.has(topic)) return;
+    this.topics.add(topic);
+    this.book.add(topic, this);
+    this.socket.subscribe(topic);
   }
 
   leave(topic: string): void {
+    if (!this.topics.delete(topic)) return;
+    this.book.remove(topic, this);
     if (!this.closed) this.socket.unsubscribe(topic);
+  }
+
+  /** The socket is gone: out of every topic (uWS unsubscribed it already). */
+  forget(): void {
+    for (const topic of this.topics) this.book.remove(topic, this);
+    this.topics.clear();
   }
 
   cork(fn: () => void): void {
@@ -102,11 +136,13 @@ function upgradeRequestOf(res: HttpResponse, req: HttpRequest): UpgradeRequest {
   return { headers, query: new URLSearchParams(req.getQuery() ?? ''), remoteAddress: remoteAddressOf(res) };
 }
 
-export class UwsTransport implements Transport {
+export class UwsTransport implements Transport, TopicBook {
   readonly name = 'uws';
   private readonly app: TemplatedApp;
   private readonly connections = new Set<UwsConnection>();
+  private readonly topics = new Map<string, Set<UwsConnection>>();
   private readonly sweeper: SlowConsumerSweeper<UwsConnection>;
+  private readonly lagMonitor: LagMonitor<UwsConnection>;
   private listenSocket: us_listen_socket | undefined;
   private handlers: TransportHandlers | undefined;
   private closing = false;
@@ -120,6 +156,19 @@ export class UwsTransport implements Transport {
     this.app = uws.App();
     this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
       connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason),
+    );
+    this.lagMonitor = new LagMonitor(
+      this.connections,
+      {
+        maxLagMs: options.maxLagMs,
+        onLagging: (connection, lagMs) => {
+          if (connection.session.onLagging?.(lagMs)) return true;
+          connection.close('lag', CLOSE.lagging.code, CLOSE.lagging.reason);
+          return false;
+        },
+        observe: (lagMs) => this.handlers?.observeLag?.(lagMs),
+      },
+      (topic) => this.topics.get(topic),
     );
     this.app.ws<SocketData>(options.wsPath, {
       // uWS drops an over-limit frame without a close frame (1006); frames up to the hard limit are
@@ -171,7 +220,7 @@ export class UwsTransport implements Transport {
       open: (socket) => {
         const data = socket.getUserData();
         if (data.accepted) data.accepted.opened = true;
-        const connection = new UwsConnection(socket, data.encoding, this.sweeper);
+        const connection = new UwsConnection(socket, data.encoding, this.sweeper, this);
         data.connection = connection;
         this.connections.add(connection);
         connection.session = (data.accepted?.sessions ?? this.handlers!.sessions)(connection);
@@ -179,10 +228,15 @@ export class UwsTransport implements Transport {
       message: (socket, message, isBinary) => {
         const connection = socket.getUserData().connection;
         if (!connection || connection.closed) return;
+        connection.lag.watched = true;
         if (message.byteLength > options.maxFrameBytes) {
           return connection.close('protocol', CLOSE.frame_too_large.code, CLOSE.frame_too_large.reason);
         }
         connection.session.onMessage(message, isBinary);
+      },
+      pong: (socket, message) => {
+        const connection = socket.getUserData().connection;
+        if (connection && !connection.closed) this.lagMonitor.onPong(connection, new Uint8Array(message));
       },
       close: (socket, code, message) => {
         const connection = socket.getUserData().connection;
@@ -190,6 +244,7 @@ export class UwsTransport implements Transport {
         const reason = Buffer.from(message).toString();
         const cause = connection.closeCause ?? closeCauseOf(code, reason);
         connection.closed = true;
+        connection.forget();
         this.connections.delete(connection);
         connection.session.onClose({ cause, code, reason });
       },
@@ -218,6 +273,7 @@ export class UwsTransport implements Transport {
         if (!listenSocket) return reject(new Error(`cannot listen on ${host}:${port}`));
         this.listenSocket = listenSocket;
         this.sweeper.start();
+        this.lagMonitor.start();
         resolve(loadUws().uws.us_socket_local_port(listenSocket));
       });
     });
@@ -229,6 +285,21 @@ export class UwsTransport implements Transport {
       this.sweeper.noteWrite(frameSize(frame));
       this.app.publish(topic, frame.payload, frame.binary);
     }
+    this.lagMonitor.noteTopicWrite(topic);
+  }
+
+  // ---- TopicBook ----
+
+  add(topic: string, connection: UwsConnection): void {
+    let members = this.topics.get(topic);
+    if (!members) this.topics.set(topic, (members = new Set()));
+    members.add(connection);
+  }
+
+  remove(topic: string, connection: UwsConnection): void {
+    const members = this.topics.get(topic);
+    if (!members?.delete(connection)) return;
+    if (members.size === 0) this.topics.delete(topic);
   }
 
   stopListening(): void {
@@ -240,6 +311,7 @@ export class UwsTransport implements Transport {
   async close(): Promise<void> {
     this.stopListening();
     this.sweeper.stop();
+    this.lagMonitor.stop();
     const { code, reason } = CLOSE.going_away;
     for (const connection of [...this.connections]) connection.close('shutdown', code, reason);
   }

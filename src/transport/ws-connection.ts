@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
 import type { Beating } from './heartbeat.js';
+import { LagProbes, type Probed } from './lag-monitor.js';
 import type { CloseCause, CloseInfo, Connection, Session } from './transport.js';
 import { buildDataFrame } from './ws-frame.js';
 
@@ -27,13 +28,14 @@ let nextConnectionId = 1;
  * socket (see buildDataFrame), which is safe because `ws` itself only ever writes whole frames,
  * synchronously (no permessage-deflate, no fragmentation), so the two never interleave.
  */
-export class WsConnection implements Connection, Beating {
+export class WsConnection implements Connection, Beating, Probed {
   readonly id = nextConnectionId++;
   closed = false;
   session: Session | undefined;
   lastHeardAt = Date.now();
   lastPingAt = 0;
   readonly topics = new Set<string>();
+  readonly lag = new LagProbes();
   private done = false;
 
   constructor(
@@ -45,6 +47,10 @@ export class WsConnection implements Connection, Beating {
     private readonly writes: { noteWrite(bytes: number): void },
   ) {}
 
+  get lagging(): boolean {
+    return this.lag.behind;
+  }
+
   send(frame: WireFrame): boolean {
     const bytes = buildDataFrame(frame);
     this.writes.noteWrite(bytes.length);
@@ -54,6 +60,7 @@ export class WsConnection implements Connection, Beating {
   /** Writes a complete, pre-built WebSocket frame (shared by every subscriber of a publish). */
   write(frame: Buffer): boolean {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.lag.written = true;
     this.raw.write(frame);
     if (this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
     return true;
@@ -107,6 +114,11 @@ export class WsConnection implements Connection, Beating {
 
   ping(): void {
     if (!this.closed && this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+
+  /** ws writes the ping to the same socket, synchronously, after the data frames written before it. */
+  probe(payload: Uint8Array): void {
+    if (!this.closed && this.socket.readyState === WebSocket.OPEN) this.socket.ping(payload);
   }
 
   heard(): void {

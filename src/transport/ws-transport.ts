@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
 import { internalErrorResponse, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { Heartbeat } from './heartbeat.js';
+import { LagMonitor } from './lag-monitor.js';
 import { refusedUpgrade } from './http-answers.js';
 import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
@@ -37,6 +38,7 @@ export class WsTransport implements Transport, ConnectionOwner {
   private readonly protocols = new WeakMap<IncomingMessage, string>();
   private readonly sweeper: SlowConsumerSweeper<WsConnection>;
   private readonly heartbeat: Heartbeat<WsConnection>;
+  private readonly lagMonitor: LagMonitor<WsConnection>;
   private handlers: TransportHandlers | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -60,6 +62,15 @@ export class WsTransport implements Transport, ConnectionOwner {
     this.heartbeat = new Heartbeat(this.connections, options.heartbeatSeconds, (connection) =>
       connection.terminate('heartbeat', HEARTBEAT_TIMEOUT_REASON),
     );
+    this.lagMonitor = new LagMonitor(this.connections, {
+      maxLagMs: options.maxLagMs,
+      onLagging: (connection, lagMs) => {
+        if (connection.session?.onLagging?.(lagMs)) return true;
+        connection.close('lag', CLOSE.lagging.code, CLOSE.lagging.reason);
+        return false;
+      },
+      observe: (lagMs) => this.handlers?.observeLag?.(lagMs),
+    });
   }
 
   get connectionCount(): number {
@@ -74,6 +85,7 @@ export class WsTransport implements Transport, ConnectionOwner {
         this.server.off('error', reject);
         this.sweeper.start();
         this.heartbeat.start();
+        this.lagMonitor.start();
         resolve((this.server.address() as AddressInfo).port);
       });
     });
@@ -169,10 +181,14 @@ export class WsTransport implements Transport, ConnectionOwner {
     this.connections.add(connection);
     const heard = () => connection.heard();
     ws.on('ping', heard);
-    ws.on('pong', heard);
+    ws.on('pong', (data: Buffer) => {
+      connection.heard();
+      if (!connection.closed) this.lagMonitor.onPong(connection, data);
+    });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       connection.heard();
       if (connection.closed) return;
+      connection.lag.watched = true;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
       // Frames between the limit and the hard limit get the documented close, as on uWS.
       if (bytes.byteLength > this.options.maxFrameBytes) {
@@ -196,6 +212,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     this.stopListening();
     this.sweeper.stop();
     this.heartbeat.stop();
+    this.lagMonitor.stop();
     const open = [...this.connections];
     const { code, reason } = CLOSE.going_away;
     for (const connection of open) connection.close('shutdown', code, reason);

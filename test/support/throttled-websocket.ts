@@ -1,0 +1,41 @@
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import type { WebSocketConstructor } from '../../clients/sigcast-client.js';
+
+export interface Throttle {
+  /** Bytes the reader takes in per tick, on average (reads come in chunks of up to 64 KiB: the debt carries over). */
+  bytesPerTick: number;
+  tickMs: number;
+  /** Reads only during this long at the start of each tick (a reader busy with something else the rest of the time). */
+  readMs?: number;
+}
+
+/**
+ * A `ws` WebSocket (for the project's client) that reads its TCP socket only as `throttle` allows:
+ * a reader that falls behind a fast channel, the way a busy browser tab or a thin link does. It
+ * pauses the socket (nothing is lost), so the server's buffers fill and its pings wait behind the
+ * data, as they would.
+ */
+export function throttledWebSocket(throttle: Throttle): WebSocketConstructor {
+  const { bytesPerTick, tickMs, readMs } = throttle;
+  return class ThrottledWebSocket extends WebSocket {
+    constructor(url: string) {
+      super(url);
+      this.once('open', () => {
+        const raw = (this as unknown as { _socket: Duplex })._socket;
+        let budget = bytesPerTick;
+        raw.on('data', (chunk: Buffer) => {
+          budget -= chunk.length;
+          if (budget <= 0) raw.pause();
+        });
+        const timer = setInterval(() => {
+          budget = Math.min(bytesPerTick, budget + bytesPerTick);
+          if (budget <= 0) return;
+          raw.resume();
+          if (readMs !== undefined) setTimeout(() => raw.pause(), readMs);
+        }, tickMs);
+        this.once('close', () => clearInterval(timer));
+      });
+    }
+  };
+}

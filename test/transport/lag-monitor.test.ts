@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { LagMonitor, LagProbes, lagTickMs, type Probed } from '../../src/transport/lag-monitor.js';
+
+/** A socket whose probes are recorded; the test plays the client reading them back. */
+class FakeSocket implements Probed {
+  closed = false;
+  readonly lag = new LagProbes();
+  readonly sent: Uint8Array[] = [];
+  constructor() {
+    this.lag.watched = true;
+  }
+  probe(payload: Uint8Array): void {
+    this.sent.push(payload);
+  }
+  write(): void {
+    this.lag.written = true;
+  }
+}
+
+function monitor(sockets: FakeSocket[], options: { maxLagMs?: number; skip?: boolean; members?: Map<string, FakeSocket[]> } = {}) {
+  const lagging: Array<[FakeSocket, number]> = [];
+  const observed: number[] = [];
+  const lagMonitor = new LagMonitor(
+    sockets,
+    {
+      maxLagMs: options.maxLagMs ?? 1000,
+      onLagging: (socket, lagMs) => {
+        lagging.push([socket, lagMs]);
+        if (!options.skip) socket.closed = true;
+        return options.skip ?? false;
+      },
+      observe: (lagMs) => observed.push(lagMs),
+    },
+    options.members ? (topic) => options.members!.get(topic) : undefined,
+  );
+  return { lagMonitor, lagging, observed };
+}
+
+describe('lag probes', () => {
+  it('ticks at an eighth of the limit, within 25..250 ms', () => {
+    expect(lagTickMs(2000)).toBe(250);
+    expect(lagTickMs(800)).toBe(100);
+    expect(lagTickMs(100)).toBe(25);
+    expect(lagTickMs(60_000)).toBe(250);
+  });
+
+  it('probes only sockets written to since their last probe, and only once the client spoke', () => {
+    const idle = new FakeSocket();
+    const busy = new FakeSocket();
+    const mute = new FakeSocket();
+    mute.lag.watched = false;
+    const { lagMonitor } = monitor([idle, busy, mute]);
+    busy.write();
+    mute.write();
+    lagMonitor.tick(0);
+    expect([idle.sent.length, busy.sent.length, mute.sent.length]).toEqual([0, 1, 0]);
+    lagMonitor.tick(100); // nothing written since
+    expect(busy.sent.length).toBe(1);
+    busy.write();
+    lagMonitor.tick(200);
+    expect(busy.sent.length).toBe(2);
+    expect(busy.lag.inFlight).toBe(2);
+  });
+
+  it('measures the round trip of the answered probe; an answer retires every older probe too', () => {
+    const socket = new FakeSocket();
+    const { lagMonitor, observed } = monitor([socket]);
+    for (const now of [0, 100, 200]) {
+      socket.write();
+      lagMonitor.tick(now);
+    }
+    // A client may answer only the newest of several pings.
+    lagMonitor.onPong(socket, socket.sent[2]!, 450);
+    expect(observed).toEqual([250]);
+    expect(socket.lag.inFlight).toBe(0);
+    // A pong of something else (a heartbeat, a retired probe, garbage) is ignored.
+    lagMonitor.onPong(socket, socket.sent[0]!, 500);
+    lagMonitor.onPong(socket, new Uint8Array(0), 500);
+    lagMonitor.onPong(socket, new Uint8Array([1, 2, 3, 4, 5]), 500);
+    expect(observed).toEqual([250]);
+  });
+
+  it('acts on a socket whose oldest unanswered probe is older than the limit, not before', () => {
+    const reader = new FakeSocket();
+    const stuck = new FakeSocket();
+    const { lagMonitor, lagging } = monitor([reader, stuck], { maxLagMs: 1000 });
+    let now = 0;
+    for (; now <= 1000; now += 125) {
+      reader.write();
+      stuck.write();
+      lagMonitor.tick(now);
+      // The reader answers each probe one tick later: 125 ms behind.
+      const previous = reader.sent.at(-2);
+      if (previous) lagMonitor.onPong(reader, previous, now);
+    }
+    expect(lagging).toEqual([]);
+    reader.write();
+    stuck.write();
+    lagMonitor.tick(now);
+    expect(lagging).toEqual([[stuck, now]]);
+    expect(stuck.closed).toBe(true);
+    expect(reader.closed).toBe(false);
+  });
+
+  it('asks once for a socket that skipped ahead, and again only after it caught up', () => {
+    const socket = new FakeSocket();
+    const { lagMonitor, lagging } = monitor([socket], { maxLagMs: 1000, skip: true });
+    socket.write();
+    lagMonitor.tick(0);
+    lagMonitor.tick(1001);
+    expect(lagging).toHaveLength(1);
+    expect(socket.lag.behind).toBe(true);
+    lagMonitor.tick(1500);
+    expect(lagging).toHaveLength(1);
+    lagMonitor.onPong(socket, socket.sent[0]!, 2000);
+    expect(socket.lag.behind).toBe(false);
+    socket.write();
+    lagMonitor.tick(2100);
+    lagMonitor.tick(3200);
+    expect(lagging).toHaveLength(2);
+  });
+
+  it('keeps at most 16 probes in flight', () => {
+    const socket = new FakeSocket();
+    const { lagMonitor } = monitor([socket], { maxLagMs: 60_000 });
+    for (let now = 0; now < 30 * 250; now += 250) {
+      socket.write();
+      lagMonitor.tick(now);
+    }
+    expect(socket.lag.inFlight).toBe(16);
+  });
+
+  it('marks the members of topics written to, for transports whose fan-out bypasses the connection', () => {
+    const member = new FakeSocket();
+    const other = new FakeSocket();
+    const { lagMonitor } = monitor([member, other], { members: new Map([['j:BTC', [member]]]) });
+    lagMonitor.noteTopicWrite('j:BTC');
+    lagMonitor.tick(0);
+    expect([member.sent.length, other.sent.length]).toEqual([1, 0]);
+    lagMonitor.tick(100);
+    expect(member.sent.length).toBe(1);
+  });
+});
