@@ -9,9 +9,9 @@ export type DeliveredEntry = Entry & { replaced?: number };
 
 export interface SubscribeOptions extends StartPosition {
   /**
-   * Ask for a conflated feed: after the replay, at most one entry (the newest) per `conflate` ms,
-   * each carrying `replaced`. Sent only when set; a server without conflation refuses the
-   * subscribe with an error frame (`onError`).
+   * Ask for a conflated feed: after the replay, at most one entry (the newest) per `conflate` ms
+   * (10..60000), each carrying `replaced`. Sent only when set; a server without conflation refuses
+   * the subscribe with an error frame (`onError`).
    */
   conflate?: number;
   /** The position could not be honoured, or the channel's history was lost: see docs/protocol.md. */

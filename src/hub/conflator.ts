@@ -101,10 +101,14 @@ export class Conflator {
     this.timer = undefined;
   }
 
-  /** One interval: the newest entry to the topic, then each waiting member that can read its own. */
+  /**
+   * One interval: the newest entry to the topic, then each waiting member that can read its own.
+   * The timer keeps the cadence while entries come, and stops at the first interval without any.
+   */
   tick(): void {
     const latest = this.latest;
-    if (latest && this.pending) {
+    const sampled = latest !== undefined && this.pending;
+    if (latest && sampled) {
       const replaced = latest.seq - this.sentSeq - 1;
       let count = 0;
       for (const encoding of ENCODING_NAMES) {
@@ -128,7 +132,7 @@ export class Conflator {
         this.join(member);
       }
     }
-    if (!this.pending && this.waiting === 0) this.close();
+    if (!sampled && this.waiting === 0) this.close();
   }
 
   private get pending(): boolean {

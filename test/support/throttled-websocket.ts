@@ -19,23 +19,37 @@ export interface Throttle {
 export function throttledWebSocket(throttle: Throttle): WebSocketConstructor {
   const { bytesPerTick, tickMs, readMs } = throttle;
   return class ThrottledWebSocket extends WebSocket {
+    private unthrottle: (() => void) | undefined;
+
     constructor(url: string) {
       super(url);
       this.once('open', () => {
         const raw = (this as unknown as { _socket: Duplex })._socket;
         let budget = bytesPerTick;
-        raw.on('data', (chunk: Buffer) => {
+        const onData = (chunk: Buffer): void => {
           budget -= chunk.length;
           if (budget <= 0) raw.pause();
-        });
+        };
+        raw.on('data', onData);
         const timer = setInterval(() => {
           budget = Math.min(bytesPerTick, budget + bytesPerTick);
           if (budget <= 0) return;
           raw.resume();
           if (readMs !== undefined) setTimeout(() => raw.pause(), readMs);
         }, tickMs);
-        this.once('close', () => clearInterval(timer));
+        this.unthrottle = () => {
+          clearInterval(timer);
+          raw.off('data', onData);
+          raw.resume();
+        };
+        this.once('close', this.unthrottle);
       });
+    }
+
+    /** A reader that closes reads the rest at full speed, so that the closing handshake ends. */
+    override close(code?: number, reason?: string | Buffer): void {
+      this.unthrottle?.();
+      super.close(code, reason);
     }
   };
 }
