@@ -4,6 +4,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './lib/args.js';
 import { WorkerPool } from './load/pool.js';
+import { boundBy } from './report/bound.js';
 import { writeReports } from './report/write.js';
 import { runJob } from './scenarios/engine.js';
 import { findScenario, SCENARIOS } from './scenarios/index.js';
@@ -113,7 +114,8 @@ function oneLine(r: JobResult): string {
     r.ackedPerSec !== undefined ? `acked ${r.ackedPerSec}/s` : '',
     r.deliveriesPerSec !== undefined ? `deliveries ${r.deliveriesPerSec}/s` : '',
     r.latency ? `p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms` : '',
-    r.cpu?.usPerDelivery !== undefined ? `cpu ${r.cpu.usPerDelivery} us/delivery` : '',
+    r.cpu?.usPerDelivery !== undefined ? `cpu ${r.cpu.usPerDelivery} us/delivery (load generator ${r.cpu.loadUsPerDelivery ?? '-'})` : '',
+    boundBy(r.cpu?.busy) ? `bound by ${boundBy(r.cpu?.busy)}` : '',
     r.rss?.perConnectionBytes !== undefined ? `rss/conn ${r.rss.perConnectionBytes} B` : '',
     r.replay ? `replayed ${r.replay.complete}/${r.replay.expected} max ${r.replay.done?.max ?? '-'} ms` : '',
     `lost ${r.completeness?.lost ?? 0} undelivered ${r.completeness?.undelivered ?? 0} dup ${r.completeness?.duplicated ?? 0}`,

@@ -1,8 +1,8 @@
 import { pack, unpack } from 'msgpackr';
 import type { AckedEntry, BenchClient, BenchSignal, ClientEvents, ClientOptions, SubscribeOptions } from './adapter.js';
 import { signalJson } from './adapter.js';
-import { KEY, numberAfter, stringAfter } from './fields.js';
 import { createPoster } from './http-post.js';
+import { EntryReader } from './sigcast-entry.js';
 import { openWs, Pending, type WsConn } from './ws-conn.js';
 
 /** The sigcast frames this client reads (src/protocol/frames.ts is the authority). */
@@ -48,10 +48,12 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
     events.onEntry({ channel, seq, sent, replay: !(position?.live ?? false) });
   };
 
+  const entries = new EntryReader();
+  const epochOfLast = (): string => entries.epoch(binary);
   const onMessage = (data: Buffer): void => {
-    // Entry frames (nearly all traffic) are read without a full parse; the rest are decoded.
-    if (!binary && data.indexOf(KEY.typeEntry) >= 0) {
-      onEntry(stringAfter(data, KEY.channel), numberAfter(data, KEY.seq), numberAfter(data, KEY.sent), () => stringAfter(data, KEY.epoch));
+    // Entry frames (nearly all traffic) are read from their bytes, JSON or msgpack; the rest are decoded.
+    if (entries.read(data, binary)) {
+      onEntry(entries.channel, entries.seq, entries.sent, epochOfLast);
       return;
     }
     const frame = decode(data);

@@ -28,6 +28,23 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU time of the whole machine so far, every process included, in milliseconds: busy (all but idle
+ * and iowait) and total, summed over cores (`/proc/stat`); undefined where it cannot be read.
+ */
+export function machineCpuMs(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((sum, value) => sum + value, 0);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    const toMs = 1000 / clockTicksPerSecond();
+    return { busy: (total - idle) * toMs, total: total * toMs };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident set size of a process in bytes (VmRSS), undefined once it is gone. */
 export function rssBytes(pid: number): number | undefined {
   try {

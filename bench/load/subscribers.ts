@@ -1,6 +1,6 @@
 import type { BenchClient, ClientOptions, EntryEvent } from '../clients/adapter.js';
 import { createClient } from '../clients/index.js';
-import { encodeHistogram, newHistogram } from '../lib/hist.js';
+import { encodeHistogram, LatencyRecorder, newHistogram } from '../lib/hist.js';
 import { nowMs, sleep } from '../lib/timing.js';
 import type { SystemName } from '../lib/variants.js';
 import type { SubscriberReport, SubscriberSpec } from './ipc.js';
@@ -16,7 +16,7 @@ interface Sub {
 /** The subscribers one load worker hosts. */
 export class SubscriberGroup {
   private readonly subs: Sub[] = [];
-  private readonly latency = newHistogram();
+  private readonly latency = new LatencyRecorder();
   private readonly replayDone = newHistogram();
   private deliveries = 0;
   private firstAt = 0;
@@ -72,7 +72,7 @@ export class SubscriberGroup {
         if (this.firstAt === 0) this.firstAt = now;
         this.lastAt = now;
         tracker.record(entry.channel, entry.seq);
-        if (!entry.replay && this.spec.recordLatency) this.latency.recordValue(Math.max(1, Math.round((now - entry.sent) * 1000)));
+        if (!entry.replay && this.spec.recordLatency) this.latency.record((now - entry.sent) * 1000);
         if (target > 0 && !replayed && tracker.last(entry.channel) >= target) {
           replayed = true;
           this.replayDone.recordValue(Math.max(1, Math.round((now - this.goAt) * 1000)));
@@ -137,7 +137,7 @@ export class SubscriberGroup {
       deliveries: this.deliveries,
       firstAt: this.firstAt,
       lastAt: this.lastAt,
-      latency: encodeHistogram(this.latency),
+      latency: encodeHistogram(this.latency.toHistogram()),
       replayDone: encodeHistogram(this.replayDone),
       replayComplete: this.replayDone.totalCount,
       closes: this.closes,

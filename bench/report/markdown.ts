@@ -1,5 +1,6 @@
 import type { JobResult } from '../scenarios/types.js';
 import type { RunFile } from './run-file.js';
+import { boundBy } from './bound.js';
 import { judgeTargets } from './targets.js';
 
 /** The markdown table of one run (bench/results/latest.md, pasted into bench/RESULTS.md). */
@@ -7,7 +8,7 @@ const mb = (bytes: number | undefined): string => (bytes === undefined ? '' : (b
 const num = (value: number | undefined): string => (value === undefined ? '' : value.toLocaleString('en-US'));
 
 function row(r: JobResult): string {
-  if (r.status !== 'ok') return `| ${r.scenario} | ${r.system} | ${r.status}: ${r.reason ?? ''} |||||||||||||`;
+  if (r.status !== 'ok') return `| ${r.scenario} | ${r.system} | ${r.status}: ${r.reason ?? ''} |||||||||||||||`;
   const c = r.completeness;
   const closes = r.closes && Object.keys(r.closes).length ? Object.entries(r.closes).map(([code, n]) => `${n}x${code}`).join(' ') : '';
   const extra = [
@@ -27,7 +28,9 @@ function row(r: JobResult): string {
     num(r.deliveriesPerSec),
     r.latency ? `${r.latency.p50} / ${r.latency.p90} / ${r.latency.p99} / ${r.latency.p999} / ${r.latency.max}` : '',
     r.cpu?.usPerDelivery ?? '',
+    r.cpu?.loadUsPerDelivery ?? '',
     r.cpu ? `${r.cpu.serverMs} / ${r.cpu.redisMs} / ${r.cpu.loadMs}` : '',
+    boundBy(r.cpu?.busy) ?? '',
     `${mb(r.rss?.peakBytes)}`,
     c ? `${c.lost} / ${c.undelivered} / ${c.duplicated}` : '',
     closes,
@@ -44,10 +47,15 @@ export function renderMarkdown(run: RunFile): string {
   if (run.git) lines.push(`Commit: ${run.git.start}${run.git.end !== run.git.start ? ` at start, ${run.git.end} at the end` : ''}`);
   lines.push(`sigcast: transport ${run.params.transport}, encoding ${run.params.encoding}, broker ${run.params.broker}`);
   lines.push('');
-  lines.push('| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | CPU ms server / redis / load | server RSS peak MB | lost / undelivered / dup | closes | Redis cmds | notes |');
-  lines.push('|---|---|--:|--:|---|--:|---|--:|---|---|---|---|');
+  lines.push(
+    '| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | load CPU us/delivery | CPU ms server / redis / load | bound by | server RSS peak MB | lost / undelivered / dup | closes | Redis cmds | notes |',
+  );
+  lines.push('|---|---|--:|--:|---|--:|--:|---|---|--:|---|---|---|---|');
   for (const r of run.results) lines.push(row(r));
   lines.push('');
+  lines.push(
+    '*bound by*: the process at >= 90% of a core while the load ran (every process is single-threaded), or the machine when all its cores were that busy; empty when the load itself (a paced rate, flow control) set the pace. Where it says *load generator*, the figure measures the bench, not the system.\n',
+  );
   if (run.quick) lines.push('Quick pass: sizes and durations are reduced, so the targets below are only indicative (`npm run bench -- --full` judges them).\n');
   lines.push('| target | scenario | met | measured |');
   lines.push('|---|---|---|---|');

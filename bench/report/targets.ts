@@ -1,5 +1,6 @@
 import type { SystemName } from '../lib/variants.js';
 import type { JobResult } from '../scenarios/types.js';
+import { boundBy } from './bound.js';
 
 /** Issue 4's targets, judged from one run's results. */
 export interface TargetVerdict {
@@ -13,6 +14,12 @@ export interface TargetVerdict {
 const find = (results: readonly JobResult[], scenario: string, system: SystemName): JobResult | undefined =>
   results.find((r) => r.scenario === scenario && r.system === system && r.status === 'ok');
 
+/** Says who set the pace of a job when it was not the system itself (the load generator, the machine). */
+function boundNote(result: JobResult, who: string = result.system): string {
+  const bound = boundBy(result.cpu?.busy);
+  return bound && !bound.startsWith('server') ? `; ${who} bound by ${bound}` : '';
+}
+
 export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
   const verdicts: TargetVerdict[] = [];
   const fanout = find(results, 'fanout', 'sigcast');
@@ -22,7 +29,7 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
     if (raw?.deliveriesPerSec) {
       const ratio = s / raw.deliveriesPerSec;
       const cpu = `server CPU ${fanout.cpu?.usPerDelivery} vs ${raw.cpu?.usPerDelivery} us/delivery`;
-      verdicts.push({ scenario: 'fanout', target: 'deliveries/s >= 0.9 x raw uWS', met: ratio >= 0.9, detail: `${s}/s vs ${raw.deliveriesPerSec}/s = ${ratio.toFixed(2)} x (${cpu})` });
+      verdicts.push({ scenario: 'fanout', target: 'deliveries/s >= 0.9 x raw uWS', met: ratio >= 0.9, detail: `${s}/s vs ${raw.deliveriesPerSec}/s = ${ratio.toFixed(2)} x (${cpu})${boundNote(fanout)}${boundNote(raw, 'raw uWS')}` });
     }
     for (const peer of ['ws-ioredis', 'socketio', 'soketi'] as const) {
       const other = find(results, 'fanout', peer);

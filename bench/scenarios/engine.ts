@@ -1,4 +1,4 @@
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { summarize } from '../lib/hist.js';
 import { cpuMs, RssSampler, rssBytes } from '../lib/proc-stats.js';
 import { diffStats, type RedisHandle, startRedis } from '../lib/redis-server.js';
@@ -8,6 +8,7 @@ import type { WorkerHandle, WorkerPool } from '../load/pool.js';
 import type { Expected } from '../load/tracker.js';
 import { SYSTEM_DEFS } from '../systems/index.js';
 import type { BenchNode } from '../systems/types.js';
+import { busyBetween, sampleCpu, type CpuSample } from './busy.js';
 import { addPublisherReports, addSubscriberReports, clientOptions, mergeLastSeq, metricsDelta, split } from './measure.js';
 import { warmUp } from './warm.js';
 import type { JobPlan, JobResult } from './types.js';
@@ -64,6 +65,8 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     const metricsBefore = def.metrics ? await def.metrics(subNode).catch(() => '') : '';
     const statsBefore = redis ? await redis.commandStats() : {};
     const cpu0 = { server: serverCpu(), load: loadCpu(), redis: redisCpu() };
+    const groups = { server: pids, subscribers: subWorkers.map((worker) => worker.pid), publishers: pubWorkers.map((worker) => worker.pid), redis: redis ? [redis.proc.pid] : [] };
+    let atEnd: CpuSample | undefined;
 
     // Setup: subscribers connect and subscribe (except replay-storm's), publishers connect.
     const shares = split(plan.subscribers, SUB_WORKERS);
@@ -97,6 +100,7 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     let subReports: SubscriberReport[];
     let pubReports: PublisherReport[] = [];
     const goAt = nowMs();
+    const atGo = sampleCpu(groups);
     if (plan.idle) {
       // Let the server settle (buffers, lazy structures) before reading its memory.
       await sleep(1000);
@@ -131,6 +135,8 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
         const target = plan.subscribers * plan.warm.count;
         await waitUntil(() => delivered >= target, plan.maxPhaseMs, 20);
       }
+      // Busy while the load ran, not while the subscribers drain what is left.
+      atEnd = sampleCpu(groups);
       subReports = await finish(active, expected, plan.drainMs);
       const rssEnd = sampler.sample();
       result.rss = { startBytes: rssStart, peakBytes: sampler.stop(), endBytes: rssEnd };
@@ -142,6 +148,8 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     const serverMs = cpu1.server - cpu0.server;
     result.cpu = { serverMs: Math.round(serverMs), redisMs: Math.round(cpu1.redis - cpu0.redis), loadMs: Math.round(cpu1.load - cpu0.load) };
     if (result.deliveries) result.cpu.usPerDelivery = Math.round((serverMs * 1000 * 100) / result.deliveries) / 100;
+    if (result.deliveries) result.cpu.loadUsPerDelivery = Math.round(((cpu1.load - cpu0.load) * 1000 * 100) / result.deliveries) / 100;
+    result.cpu.busy = busyBetween(atGo, atEnd ?? sampleCpu(groups), groups, cpus().length);
     if (result.acked) result.cpu.usPerSignal = Math.round((serverMs * 1000 * 100) / result.acked) / 100;
     if (plan.warm) {
       const done = summarize(replayHist);

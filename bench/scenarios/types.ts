@@ -45,6 +45,19 @@ export interface ScenarioDef {
   plan(system: SystemName, params: Params): JobPlan;
 }
 
+/** Busy fractions while a job's load ran: of one core for the busiest process of each part, of every core for the machine. */
+export interface Busy {
+  wallMs: number;
+  server: number;
+  subscribers: number;
+  publishers: number;
+  redis: number;
+  /** This job's processes, as a fraction of every core. */
+  machine: number;
+  /** Every process of the machine (other work included), as a fraction of every core. */
+  system?: number;
+}
+
 export interface JobResult {
   scenario: string;
   system: SystemName;
@@ -62,7 +75,17 @@ export interface JobResult {
   latency?: LatencySummary;
   ackLatency?: LatencySummary;
   replay?: { complete: number; expected: number; done?: LatencySummary };
-  cpu?: { serverMs: number; redisMs: number; usPerDelivery?: number; usPerSignal?: number; loadMs: number };
+  cpu?: {
+    serverMs: number;
+    redisMs: number;
+    usPerDelivery?: number;
+    usPerSignal?: number;
+    loadMs: number;
+    /** Load-worker CPU per delivery, over the same window as the server's. */
+    loadUsPerDelivery?: number;
+    /** While the load ran (go to the publishers' end): see report/bound.ts. */
+    busy?: Busy;
+  };
   rss?: { startBytes: number; peakBytes: number; endBytes: number; perConnectionBytes?: number };
   connections?: { opened: number; failed: number };
   /** lost: holes; undelivered: acknowledged but not received when the drain time ran out. */
