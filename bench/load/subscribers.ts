@@ -78,9 +78,11 @@ export class SubscriberGroup {
           this.replayDone.recordValue(Math.max(1, Math.round((now - this.goAt) * 1000)));
         }
       },
-      onClose: (code) => {
+      onClose: (code, reason) => {
         if (this.closing) return;
-        this.closes[code] = (this.closes[code] ?? 0) + 1;
+        // Application codes with their reason: sigcast's 4008 is `slow consumer` or `lagging`.
+        const key = code >= 4000 && reason ? `${code} ${reason}` : String(code);
+        this.closes[key] = (this.closes[key] ?? 0) + 1;
       },
       onReset: (channel, fromSeq) => tracker.announce(channel, fromSeq),
       onResume: () => {

@@ -81,5 +81,17 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
       detail: `silent loss ${c.lost}, undelivered at the end ${c.undelivered}, duplicates ${c.duplicated}, announced by reset ${c.announced}, closes ${JSON.stringify(cross.closes ?? {})}, resumes ${cross.resumes ?? 0}, node B metrics ${JSON.stringify(cross.metricsDelta ?? {})}`,
     });
   }
+  for (const scenario of ['cross-node', 'fanout', 'latency']) {
+    const job = find(results, scenario, 'sigcast');
+    if (!job?.metricsDelta) continue;
+    const heartbeatDrops = job.metricsDelta['sigcast_heartbeat_timeouts_total'] ?? 0;
+    const lagCloses = job.metricsDelta['sigcast_lag_disconnects_total'] ?? 0;
+    verdicts.push({
+      scenario,
+      target: 'no reader dropped as silent; readers further behind than MAX_LAG_MS closed with 4008 lagging',
+      met: heartbeatDrops === 0,
+      detail: `heartbeat drops ${heartbeatDrops}, lag closes ${lagCloses}, closes seen by the subscribers ${JSON.stringify(job.closes ?? {})}`,
+    });
+  }
   return verdicts;
 }

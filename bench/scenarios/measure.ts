@@ -87,7 +87,7 @@ export function metricsDelta(before: string, after: string): Record<string, numb
   const b = parsePrometheus(after);
   const delta: Record<string, number> = {};
   for (const [name, value] of Object.entries(b)) {
-    if (!/gap|slow|drop|fill|resync|replay|disconnect|reconnect|entries|redis_commands/i.test(name) || /bucket|_sum$/.test(name)) continue;
+    if (!/gap|slow|drop|fill|resync|replay|disconnect|reconnect|entries|redis_commands|heartbeat|lag_skips/i.test(name) || /bucket|_sum$/.test(name)) continue;
     const change = value - (a[name] ?? 0);
     if (change !== 0) delta[name] = Math.round(change * 1000) / 1000;
   }
