@@ -39,7 +39,12 @@ export const ConfigSchema = z.object({
   /** Largest accepted WebSocket frame from a client. */
   MAX_FRAME_BYTES: int(256, 64 * 1024 * 1024).default(256 * 1024).describe('Largest WebSocket frame from a client (close 1009 past it)'),
   MAX_SUBSCRIPTIONS: int(1, 100_000).default(1000).describe('Channels one connection may subscribe to'),
-  /** Bytes that may wait in one socket's send buffer before it is closed as a slow consumer. */
+  /**
+   * Bytes that may wait in one socket's send buffer before it is closed as a slow consumer. The
+   * memory bound; MAX_LAG_MS is the time bound and acts first on a steady stream (2 s of a channel
+   * at 1,000 entries/s is ~600 KB). 4 MiB still holds a burst such as the full replay of ten
+   * channels (~3 MB), which a smaller buffer would turn into slow-consumer closes.
+   */
   SEND_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024).describe("Bytes that may wait in one socket's send buffer before it is closed as a slow consumer (4008)"),
   /** Seconds of silence after which the server pings; a client silent for twice that is closed. */
   // uWS accepts an idle timeout (twice this) of 8 to 960 s, and aborts the process otherwise.
