@@ -48,6 +48,7 @@ export function createUpgradeHandler(policy: UpgradePolicy): UpgradeHandler {
               slot.release();
               session.onClose(close);
             },
+            onLagging: (lagMs) => session.onLagging?.(lagMs) ?? false,
           };
         },
         abandon: () => slot.release(),
