@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isLoopbackHost } from './util/loopback.js';
 
@@ -5,6 +6,9 @@ import { isLoopbackHost } from './util/loopback.js';
  * All configuration, from environment variables, validated once at start by one schema.
  * Nothing else in src/ reads process.env.
  */
+
+/** Port sharing with the embedded broker would give every process its own history of each channel. */
+const NEEDS_SHARED_BROKER = 'needs REDIS_URL: port sharing is refused with the embedded in-memory broker, where every process would keep a separate history';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z
@@ -14,7 +18,7 @@ const bool = z
 export const ConfigSchema = z.object({
   PORT: int(0, 65535).default(8080).describe('HTTP and WebSocket port (0 picks a free one)'),
   /** Loopback by default: with no auth configured sigcast must not be reachable from outside. */
-  HOST: z.string().min(1).default('127.0.0.1').describe('Bind address. Loopback by default; another address needs auth configured or ALLOW_ANONYMOUS=true'),
+  HOST: z.string().refine(isListenHost, 'must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name (letters, digits, hyphens and dots)').default('127.0.0.1').describe('Bind address. Loopback by default; another address needs auth configured or ALLOW_ANONYMOUS=true'),
   /** redis://[user:pass@]host:port[/db] or rediss:// for TLS. Absent: the embedded in-memory broker. */
   REDIS_URL: z
     .string()
@@ -109,6 +113,10 @@ export const ConfigSchema = z.object({
   MAX_CONNECTIONS_PER_IP: int(0, 10_000_000).default(0).describe('Most WebSocket connections from one client address (429 past it); 0: no limit'),
   TRUST_PROXY: bool.default(false).describe('Behind a proxy: the client address is the last X-Forwarded-For entry'),
   AUTH_FAILURE_BURST: int(1, 1_000_000).default(10).describe('Failed authentications from one address before its attempts are refused (429); one more per second'),
+  /** Share PORT with other sigcast processes on this machine (SO_REUSEPORT), on purpose. */
+  REUSE_PORT: bool.default(false).describe('Share PORT with other sigcast processes on this machine (each a full node on the shared Redis); needs REDIS_URL'),
+  /** `sigcast serve --workers N`: N supervised processes sharing PORT. */
+  WORKERS: int(1, 256).default(1).describe('Run this many supervised node processes sharing PORT (restarted when one dies); needs REDIS_URL and a fixed PORT'),
 }).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
   path: ['REDIS_TLS_CA_FILE'],
   message: 'needs REDIS_URL to be a rediss:// (TLS) URL',
@@ -124,7 +132,32 @@ export const ConfigSchema = z.object({
   path: ['MAX_LAG_MS'],
   message: 'must be at most (2 x HEARTBEAT_SECONDS - 5) s, so that lag closes a reader before any heartbeat drop',
   when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'MAX_LAG_MS' || issue.path?.[0] === 'HEARTBEAT_SECONDS'),
-});
+})
+  .refine((config) => !config.REUSE_PORT || config.REDIS_URL !== undefined, {
+    path: ['REUSE_PORT'],
+    message: NEEDS_SHARED_BROKER,
+    when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'REDIS_URL' || issue.path?.[0] === 'REUSE_PORT'),
+  })
+  .refine((config) => config.WORKERS === 1 || config.REDIS_URL !== undefined, {
+    path: ['WORKERS'],
+    message: NEEDS_SHARED_BROKER,
+    when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'REDIS_URL' || issue.path?.[0] === 'WORKERS'),
+  })
+  .refine((config) => config.WORKERS === 1 || config.PORT !== 0, {
+    path: ['PORT'],
+    message: 'must be a fixed port with WORKERS > 1 (with 0 every worker would listen on a port of its own)',
+    when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'PORT' || issue.path?.[0] === 'WORKERS'),
+  });
+
+/**
+ * An IP literal or an RFC 1123 host name: anything else (`not_a_host`, a URL, a port) is a typo
+ * that would otherwise surface as a bare "cannot listen".
+ */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  if (host.length > 253) return false;
+  return host.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
 
 /** The largest MAX_LAG_MS a heartbeat allows: uWS may drop a silent socket 4 s early, plus 1 s of slack. */
 export function maxLagForHeartbeat(heartbeatSeconds: number): number {

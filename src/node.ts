@@ -14,6 +14,7 @@ import { ProtocolSession, type SessionAuth } from './session/protocol-session.js
 import { createUpgradeHandler } from './session/upgrade.js';
 import type { CloseInfo, Connection, Session } from './transport/transport.js';
 import type { Transport } from './transport/transport.js';
+import { ListenError } from './transport/listen-error.js';
 import { isLoopbackHost } from './util/loopback.js';
 import { KeyFileError } from './auth/key-files.js';
 import {
@@ -23,6 +24,7 @@ import {
   connectionSlotOptions,
   hubLimits,
   keyFileProblem,
+  listenFailure,
   publishRateFromConfig,
   sessionLimits,
   transportFromConfig,
@@ -93,7 +95,12 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);
   if (!connected) log.warn('the broker is not reachable yet: ingest answers 503 and /readyz fails until it is');
   const observeLag = (lagMs: number) => metrics.lag.observe(lagMs / 1000);
-  const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade, observeLag });
+  const port = await transport.listen(config.HOST, config.PORT, { http, sessions, upgrade, observeLag }).catch(async (error: unknown) => {
+    // Not listening: release what was started (the broker's connections) before saying why.
+    hub.close();
+    await broker.close();
+    throw error instanceof ListenError ? listenFailure(error, config) : error;
+  });
   let metricsListener: MetricsListener | undefined;
   if (config.METRICS_PORT !== undefined) {
     metricsListener = await listenMetrics(config.METRICS_HOST, config.METRICS_PORT, createMetricsRoutes({ metrics, log, access }));

@@ -19,6 +19,7 @@ import { KeyedBuckets } from './limits/keyed-buckets.js';
 import type { Logger } from './log.js';
 import { MAX_REPLAY } from './protocol/frames.js';
 import { createTransport, type TransportChoice } from './transport/create-transport.js';
+import type { ListenError } from './transport/listen-error.js';
 import type { Transport, TransportOptions } from './transport/transport.js';
 import { isLoopbackHost } from './util/loopback.js';
 
@@ -87,6 +88,7 @@ export function transportOptions(config: Config): TransportOptions {
     sendBufferBytes: config.SEND_BUFFER_BYTES,
     heartbeatSeconds: config.HEARTBEAT_SECONDS,
     maxLagMs: config.MAX_LAG_MS,
+    reusePort: config.REUSE_PORT,
   };
 }
 
@@ -95,7 +97,42 @@ export function transportChoice(config: Config): TransportChoice {
 }
 
 export function transportFromConfig(config: Config, log: Logger): Transport {
+  if (config.REUSE_PORT && config.TRANSPORT === 'ws' && !nodeSharesPorts(process.versions.node)) {
+    throw new ConfigError([
+      `REUSE_PORT="true": needs TRANSPORT=uws on Node ${process.versions.node} (node:http shares a port from Node 22.12 on)`,
+    ]);
+  }
   return createTransport(transportChoice(config), transportOptions(config), log);
+}
+
+/** node:net's `reusePort` listen option exists from Node 22.12 and 23.1 on; older ones ignore it. */
+export function nodeSharesPorts(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
+/**
+ * A transport that could not listen, as a ConfigError naming the variable to change: the port is
+ * taken (PORT, REUSE_PORT), the host is not an address of this machine or does not resolve (HOST).
+ */
+export function listenFailure(error: ListenError, config: Config): ConfigError {
+  const where = `${error.host}:${error.port}`;
+  switch (error.problem) {
+    case 'address_in_use':
+      return new ConfigError([
+        config.REUSE_PORT
+          ? `PORT=${error.port}: ${where} is held by a process that does not share it (REUSE_PORT=true shares a port only with processes that set it too)`
+          : `PORT=${error.port}: ${where} is already in use by another process; choose a free PORT, or set REUSE_PORT=true on every sigcast process meant to share it`,
+      ]);
+    case 'address_not_available':
+      return new ConfigError([`HOST=${JSON.stringify(error.host)}: is not an address of this machine (cannot listen on ${where})`]);
+    case 'host_not_found':
+      return new ConfigError([`HOST=${JSON.stringify(error.host)}: does not resolve to an address (cannot listen on ${where})`]);
+    case 'permission_denied':
+      return new ConfigError([`PORT=${error.port}: not allowed to listen on ${where} (ports below 1024 need privileges)`]);
+    case 'unknown':
+      return new ConfigError([`HOST=${JSON.stringify(error.host)}, PORT=${error.port}: cannot listen on ${where}`]);
+  }
 }
 
 export function hubLimits(config: Config): { ringCapacity: number; maxReplay: number } {

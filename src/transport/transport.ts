@@ -87,11 +87,16 @@ export interface TransportOptions {
   heartbeatSeconds: number;
   /** How far (ms) a socket's reader may fall behind before it is closed with 4008 `lagging`. */
   maxLagMs: number;
+  /**
+   * Share the port with other processes that set it too (SO_REUSEPORT: the kernel spreads new
+   * connections over them). Off, listening on a port another process holds fails.
+   */
+  reusePort: boolean;
 }
 
 export interface Transport extends FanOut {
   readonly name: 'uws' | 'ws';
-  /** Starts listening; resolves with the bound port (useful with port 0). */
+  /** Starts listening; resolves with the bound port (useful with port 0). Rejects with a ListenError. */
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number>;
   /** Number of open WebSocket connections. */
   readonly connectionCount: number;

@@ -1,11 +1,12 @@
 // HTTP and WebSocket on uWebSockets.js: fan-out by topic publish, frames copied once per socket.
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, ListenOptions, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { CLOSE } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
 import { internalErrorResponse } from '../protocol/http.js';
 import { refusedUpgrade } from './http-answers.js';
 import { LagMonitor, LagProbes } from './lag-monitor.js';
+import { diagnoseListenFailure, ListenError } from './listen-error.js';
 import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
@@ -29,6 +30,21 @@ let nextConnectionId = 1;
 
 /** uWS's answer to a send that passed maxBackpressure: the message is dropped and the socket closed. */
 const SEND_DROPPED = 2;
+
+declare module 'uWebSockets.js' {
+  interface TemplatedApp {
+    /** The native listen also takes (host, port, options, callback); the 20.30 typings omit that form. */
+    listen(host: RecognizedString, port: number, options: ListenOptions, cb: (listenSocket: us_listen_socket | false) => void): TemplatedApp;
+  }
+}
+
+/**
+ * uWS's listen options (the ListenOptions enum of its typings, which the native module does not
+ * export). Its default shares the port (SO_REUSEPORT): a second process on a taken port would
+ * start without an error and get part of the connections, with a history of its own.
+ */
+const LIBUS_LISTEN_DEFAULT = 0 as ListenOptions;
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1 as ListenOptions;
 
 /** What every socket's writes report to: the sweeper watches the bytes written. */
 interface WriteObserver {
@@ -148,7 +164,7 @@ export class UwsTransport implements Transport, TopicBook {
   private closing = false;
 
   constructor(
-    options: TransportOptions,
+    private readonly options: TransportOptions,
     private readonly log: Logger,
   ) {
     const { uws, native, reason } = loadUws();
@@ -268,9 +284,13 @@ export class UwsTransport implements Transport, TopicBook {
 
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
     this.handlers = handlers;
+    const listenOptions = this.options.reusePort ? LIBUS_LISTEN_DEFAULT : LIBUS_LISTEN_EXCLUSIVE_PORT;
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (listenSocket) => {
-        if (!listenSocket) return reject(new Error(`cannot listen on ${host}:${port}`));
+      this.app.listen(host, port, listenOptions, (listenSocket) => {
+        if (!listenSocket) {
+          void diagnoseListenFailure(host, port).then((problem) => reject(new ListenError(problem, host, port)));
+          return;
+        }
         this.listenSocket = listenSocket;
         this.sweeper.start();
         this.lagMonitor.start();

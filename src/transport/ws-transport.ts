@@ -9,6 +9,7 @@ import { internalErrorResponse, type HttpRequest, type HttpResponse } from '../p
 import { Heartbeat } from './heartbeat.js';
 import { LagMonitor } from './lag-monitor.js';
 import { refusedUpgrade } from './http-answers.js';
+import { ListenError, listenProblemOf } from './listen-error.js';
 import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
 import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
@@ -80,9 +81,12 @@ export class WsTransport implements Transport, ConnectionOwner {
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
     this.handlers = handlers;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
+      const failed = (error: NodeJS.ErrnoException) => reject(new ListenError(listenProblemOf(error.code), host, port, { cause: error }));
+      this.server.once('error', failed);
+      // `reusePort` needs Node >= 22.12 (wiring refuses REUSE_PORT on older ones); `exclusive`
+      // keeps node:cluster workers from sharing the port behind our back.
+      this.server.listen({ port, host, exclusive: !this.options.reusePort, reusePort: this.options.reusePort }, () => {
+        this.server.off('error', failed);
         this.sweeper.start();
         this.heartbeat.start();
         this.lagMonitor.start();
