@@ -59,20 +59,21 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   const authenticator = await authenticatorFromConfig(config);
   const gate = accessGateFromConfig(config, authenticator);
   const slots = new ConnectionSlots(connectionSlotOptions(config));
-  const broker = brokerFromConfig(config, log);
-  const publisher = new Publisher(broker, metrics, config.MAX_BATCH, publishRateFromConfig(config));
+  const broker = brokerFromConfig(config, log, metrics);
+  const publisher = new Publisher(broker, metrics, config.MAX_BATCH, log, publishRateFromConfig(config));
   const transport = transportFromConfig(config, log);
   const hub = new Hub({ broker, fanOut: transport, ...hubLimits(config), log, metrics });
   let closing = false;
 
   const sessionContext = { hub, publisher, log, metrics, nodeId, limits: sessionLimits(config), heartbeatSeconds: config.HEARTBEAT_SECONDS };
   const sessions = (connection: Connection, auth?: SessionAuth): Session => {
-    metrics.connections.inc();
+    const kind = { transport: transport.name, encoding: connection.encoding };
+    metrics.connections.inc(kind);
     const session = new ProtocolSession(connection, sessionContext, auth);
     return {
       onMessage: (data, isBinary) => session.onMessage(data, isBinary),
       onClose: (close) => {
-        metrics.connections.dec();
+        metrics.connections.dec(kind);
         countClose(metrics, log, connection, close);
         session.onClose();
       },
@@ -89,7 +90,7 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
     ...(config.METRICS_TOKEN !== undefined ? { metricsToken: config.METRICS_TOKEN } : {}),
     metricsElsewhere: config.METRICS_PORT !== undefined,
   };
-  const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, isReady: () => hub.inSync, access });
+  const http = createRoutes({ broker, publisher, metrics, log, isClosing: () => closing, resyncingChannels: () => hub.resyncingChannels(), access });
 
   // Start ready when the store is up; when it is not, start anyway and answer 503 until it is.
   const connected = await withTimeout(broker.ready().then(() => true), config.REDIS_COMMAND_TIMEOUT_MS);

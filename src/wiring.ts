@@ -10,13 +10,14 @@ import type { OriginOptions } from './auth/origin.js';
 import { ALL_SCOPES, parseScopeStrict, type Scopes } from './auth/scope.js';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker, type MemoryBrokerOptions } from './broker/memory-broker.js';
-import type { BrokerLogger } from './broker/redis-connection.js';
+import type { BrokerLogger, CommandObserver } from './broker/redis-connection.js';
 import { createRedisBroker, type RedisBrokerOptions } from './broker/redis-broker.js';
 import { authConfigured, ConfigError, type Config } from './config.js';
 import { AuthThrottle } from './limits/auth-throttle.js';
 import type { ConnectionSlotsOptions } from './limits/connection-slots.js';
 import { KeyedBuckets } from './limits/keyed-buckets.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import { MAX_REPLAY } from './protocol/frames.js';
 import { createTransport, type TransportChoice } from './transport/create-transport.js';
 import type { ListenError } from './transport/listen-error.js';
@@ -33,7 +34,7 @@ export function memoryBrokerOptions(config: Config): MemoryBrokerOptions {
  * RedisBroker options from the validated configuration; REDIS_URL must be set. Reads
  * REDIS_TLS_CA_FILE (loadConfig itself touches no file), throwing ConfigError when it cannot.
  */
-export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogger): RedisBrokerOptions {
+export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogger, metrics?: Metrics): RedisBrokerOptions {
   if (config.REDIS_URL === undefined) throw new Error('REDIS_URL is not set');
   return {
     url: config.REDIS_URL,
@@ -45,7 +46,12 @@ export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogg
     retryMaxMs: config.REDIS_RETRY_MAX_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
     ...(logger ? { logger } : {}),
+    ...(metrics ? { observeCommand: commandObserver(metrics) } : {}),
   };
+}
+
+function commandObserver(metrics: Metrics): CommandObserver {
+  return (command, seconds, ok) => metrics.redisCommands.observe({ command, outcome: ok ? 'ok' : 'error' }, seconds);
 }
 
 /** The PEM CA bundle at REDIS_TLS_CA_FILE; a ConfigError naming the variable when it is unusable. */
@@ -72,12 +78,12 @@ export function readTlsCaFile(path: string): string {
 }
 
 /** The broker the configuration asks for: Redis when REDIS_URL is set, else the embedded one. */
-export function brokerFromConfig(config: Config, log: Logger): Broker {
+export function brokerFromConfig(config: Config, log: Logger, metrics?: Metrics): Broker {
   if (config.REDIS_URL === undefined) {
     log.info('no REDIS_URL: using the embedded in-memory broker (one node, history lost on restart)');
     return new MemoryBroker(memoryBrokerOptions(config));
   }
-  return createRedisBroker(redisBrokerOptionsFromConfig(config, log.child({ component: 'redis' })));
+  return createRedisBroker(redisBrokerOptionsFromConfig(config, log.child({ component: 'redis' }), metrics));
 }
 
 export function transportOptions(config: Config): TransportOptions {

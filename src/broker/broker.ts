@@ -79,7 +79,13 @@ export type LiveListener = (entries: Entry[]) => void;
 export interface BrokerHealth {
   ok: boolean;
   latencyMs?: number;
+  /** What is wrong, in sigcast's words (set when not ok). */
   detail?: string;
+  /**
+   * Which part is down when not ok: the store itself (`connection`), or only the live
+   * subscriptions (`subscriptions`: the subscriber connection is down or re-subscribing).
+   */
+  failing?: 'connection' | 'subscriptions';
 }
 
 /**

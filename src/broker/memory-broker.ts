@@ -97,7 +97,8 @@ export class MemoryBroker implements Broker {
   }
 
   async health(): Promise<BrokerHealth> {
-    return { ok: !this.closed, latencyMs: 0, ...(this.closed ? { detail: 'closed' } : {}) };
+    if (this.closed) return { ok: false, failing: 'connection', detail: 'the broker is closed: this node is shutting down' };
+    return { ok: true, latencyMs: 0 };
   }
 
   async close(): Promise<void> {

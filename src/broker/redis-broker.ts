@@ -11,9 +11,11 @@ import {
 import { newEpoch } from './epoch.js';
 import {
   type BrokerLogger,
+  type CommandObserver,
   type RedisConnectionOptions,
   createRedisConnection,
   logConnectionErrors,
+  timed,
   toBrokerError,
 } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
@@ -29,6 +31,8 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   /** How often the subscriber connection is pinged to detect a silent one. @default 5000 */
   subscriberPingMs?: number;
   logger?: BrokerLogger;
+  /** Told how long each command took (metrics). */
+  observeCommand?: CommandObserver;
 }
 
 const DEFAULT_SUBSCRIBER_PING_MS = 5000;
@@ -79,6 +83,7 @@ export class RedisBroker implements Broker {
     this.live = new RedisSubscriber(subscriberConnection, {
       pingMs: options.subscriberPingMs ?? DEFAULT_SUBSCRIBER_PING_MS,
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.observeCommand ? { observeCommand: options.observeCommand } : {}),
       onInPlace: () => this.settle(),
       onLost: () => this.connectionLost('subscriber'),
     });
@@ -101,7 +106,7 @@ export class RedisBroker implements Broker {
     const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope);
     let reply: unknown;
     try {
-      reply = await this.command.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv);
+      reply = await timed(this.options.observeCommand, 'append', () => this.command.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv));
     } catch (error) {
       throw toBrokerError(error, 'append');
     }
@@ -115,7 +120,7 @@ export class RedisBroker implements Broker {
     const limit = Number.isFinite(query.limit) ? Math.max(0, Math.floor(query.limit)) : Number.MAX_SAFE_INTEGER;
     let reply: unknown;
     try {
-      reply = await this.command.sigcastHistory(keys.log, keys.meta, String(afterSeq), String(limit));
+      reply = await timed(this.options.observeCommand, 'history', () => this.command.sigcastHistory(keys.log, keys.meta, String(afterSeq), String(limit)));
     } catch (error) {
       throw toBrokerError(error, 'history');
     }
@@ -136,16 +141,18 @@ export class RedisBroker implements Broker {
   }
 
   async health(): Promise<BrokerHealth> {
-    if (this.closing) return { ok: false, detail: 'closed' };
-    if (this.command.status !== 'ready') return { ok: false, detail: `command connection is ${this.command.status}` };
+    if (this.closing) return { ok: false, failing: 'connection', detail: 'the broker is closed: this node is shutting down' };
+    if (this.command.status !== 'ready') {
+      return { ok: false, failing: 'connection', detail: `Redis is not connected (command connection: ${this.command.status})` };
+    }
     if (!this.live.inPlace) {
-      return { ok: false, detail: `subscriptions not in place (subscriber connection is ${this.live.status})` };
+      return { ok: false, failing: 'subscriptions', detail: `Redis live subscriptions not in place (subscriber connection: ${this.live.status})` };
     }
     const started = performance.now();
     try {
-      await this.command.ping();
+      await timed(this.options.observeCommand, 'ping', () => this.command.ping());
     } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+      return { ok: false, failing: 'connection', detail: toBrokerError(error, 'ping').message };
     }
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
   }

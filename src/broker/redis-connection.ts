@@ -8,6 +8,26 @@ export interface BrokerLogger {
   info(obj: object, msg: string): void;
 }
 
+/** The Redis commands sigcast times (each Lua script counts as one command). */
+export type RedisCommandName = 'append' | 'history' | 'subscribe' | 'unsubscribe' | 'ping';
+
+/** Told of every timed command: how long it took and whether it succeeded (for metrics). */
+export type CommandObserver = (command: RedisCommandName, seconds: number, ok: boolean) => void;
+
+/** Runs `command`, telling `observe` how long it took and whether it succeeded. */
+export async function timed<T>(observe: CommandObserver | undefined, command: RedisCommandName, run: () => Promise<T>): Promise<T> {
+  if (!observe) return run();
+  const started = performance.now();
+  try {
+    const result = await run();
+    observe(command, (performance.now() - started) / 1000, true);
+    return result;
+  } catch (error) {
+    observe(command, (performance.now() - started) / 1000, false);
+    throw error;
+  }
+}
+
 export interface RedisConnectionOptions {
   /** redis://[user:pass@]host:port[/db] or rediss://... for TLS. */
   url: string;

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { LiveListener } from './broker.js';
-import { type BrokerLogger, toBrokerError } from './redis-connection.js';
+import { type BrokerLogger, type CommandObserver, timed, toBrokerError } from './redis-connection.js';
 import { parseAnnouncement } from './redis-scripts.js';
 
 export interface RedisSubscriberOptions {
   /** How often the connection is pinged to detect a silent one. */
   pingMs: number;
   logger?: BrokerLogger;
+  observeCommand?: CommandObserver;
   /** The subscriptions are (again) in place after a connect or reconnect. */
   onInPlace(): void;
   /** A connection that had been ready went down: announcements may have been missed. */
@@ -73,7 +74,7 @@ export class RedisSubscriber {
     this.subscriptions.set(live, subscription);
     try {
       // Resolves when Redis acknowledged SUBSCRIBE: from then on every announcement reaches us.
-      await this.connection.subscribe(live);
+      await timed(this.options.observeCommand, 'subscribe', () => this.connection.subscribe(live));
     } catch (error) {
       if (this.subscriptions.get(live) === subscription) {
         if (previous) this.subscriptions.set(live, previous);
@@ -87,7 +88,7 @@ export class RedisSubscriber {
     // Delivery stops here, whatever happens to the UNSUBSCRIBE below.
     if (!this.subscriptions.delete(live) || this.closed) return;
     try {
-      await this.connection.unsubscribe(live);
+      await timed(this.options.observeCommand, 'unsubscribe', () => this.connection.unsubscribe(live));
     } catch (error) {
       // A leftover Redis subscription is harmless (its messages are ignored) and ends with the
       // connection; failing the caller would not make it go away sooner.
@@ -105,7 +106,7 @@ export class RedisSubscriber {
   private async resubscribe(generation: number): Promise<void> {
     const lives = [...this.subscriptions.keys()];
     try {
-      if (lives.length > 0) await this.connection.subscribe(...lives);
+      if (lives.length > 0) await timed(this.options.observeCommand, 'subscribe', () => this.connection.subscribe(...lives));
     } catch (error) {
       // The connection dropped again; its next 'ready' retries.
       this.options.logger?.warn({ err: error }, 'Redis re-subscribe failed; waiting for the next reconnect');
@@ -125,7 +126,7 @@ export class RedisSubscriber {
     if (this.closed || this.pinging || this.connection.status !== 'ready') return;
     this.pinging = true;
     try {
-      await this.connection.ping();
+      await timed(this.options.observeCommand, 'ping', () => this.connection.ping());
     } catch (error) {
       if (!this.closed && this.connection.status === 'ready') {
         this.options.logger?.warn({ err: error }, 'Redis subscriber connection unresponsive; reconnecting');

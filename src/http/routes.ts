@@ -1,16 +1,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { challengeHeaders, type AccessGate, type RequestFacts } from '../auth/gate.js';
 import { preflightHeaders } from '../auth/origin.js';
 import { maySubscribe, rateKeyOf } from '../auth/principal.js';
 import type { Broker } from '../broker/broker.js';
 import { SigcastError } from '../errors.js';
 import type { PublishAccess, Publisher } from '../ingest/publisher.js';
+import { requestIdFrom } from '../ingest/request-id.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { ENCODINGS, encodingOfContentType } from '../protocol/encoding.js';
+import { ENCODINGS, encodingOfContentType, type Encoding } from '../protocol/encoding.js';
 import { MAX_REPLAY } from '../protocol/frames.js';
 import { errorResponse, internalErrorResponse, jsonResponse as json, type HttpHandler, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { ChannelNameSchema } from '../signal/schema.js';
+import { readiness } from './readiness.js';
 import { loadStaticFiles } from './static.js';
 
 export interface RoutesContext {
@@ -20,10 +23,16 @@ export interface RoutesContext {
   log: Logger;
   /** True once shutdown began: ingest answers 503 so publishers go to another node. */
   isClosing(): boolean;
-  /** Extra readiness condition besides the broker (e.g. the hub's subscriptions are in place). */
-  isReady(): boolean;
+  /** Served channels that are not in sync (re-reading history): the node is not ready meanwhile. */
+  resyncingChannels(): readonly string[];
   /** Who may do what (Host, Origin, credentials); absent: everything is open, as without auth. */
   access?: RouteAccess;
+}
+
+/** When a request arrived, and for ingest its id (X-Request-Id when given): on its answer and log lines. */
+interface Arrival {
+  receivedAt: number;
+  requestId?: string;
 }
 
 export interface RouteAccess {
@@ -38,25 +47,30 @@ export interface RouteAccess {
 export function createRoutes(context: RoutesContext): HttpHandler {
   const dashboard = loadStaticFiles();
   return async (request) => {
+    const arrival: Arrival = { receivedAt: performance.now() };
+    if (request.path === '/v1/signals') arrival.requestId = requestIdFrom(request.headers['x-request-id']);
+    const ids: Record<string, string> = arrival.requestId === undefined ? {} : { 'x-request-id': arrival.requestId };
     // Answers to an allowed Origin carry its CORS headers, errors included (so pages can read them).
     let cors: Record<string, string> = {};
     try {
       cors = context.access?.gate.checkOrigin(factsOf(request)) ?? {};
-      return withHeaders(dashboard.answer(request) ?? (await route(context, request, cors)), cors);
+      return withHeaders(dashboard.answer(request) ?? (await route(context, request, cors, arrival)), { ...cors, ...ids });
     } catch (error) {
-      return withHeaders(answerError(context, error), cors);
+      return withHeaders(answerError(context, error, arrival.requestId), { ...cors, ...ids });
     }
   };
 }
 
-async function route(context: RoutesContext, request: HttpRequest, cors: Record<string, string>): Promise<HttpResponse> {
+async function route(context: RoutesContext, request: HttpRequest, cors: Record<string, string>, arrival: Arrival): Promise<HttpResponse> {
   const { method, path } = request;
   if (method === 'OPTIONS') return preflight(request, cors);
   if (path === '/v1/signals') {
     if (method !== 'POST') throw methodNotAllowed('POST');
     if (context.isClosing()) throw new SigcastError('shutting_down');
     const access = await publishAccess(context, request);
-    const entries = await context.publisher.publish(decodeBody(request), access);
+    const { encoding, body } = decodeBody(request);
+    const origin = { via: 'http', encoding, requestId: arrival.requestId ?? '', receivedAt: arrival.receivedAt } as const;
+    const entries = await context.publisher.publish(body, origin, access);
     return json(200, { entries });
   }
   const history = /^\/v1\/channels\/([^/]+)\/history$/.exec(path);
@@ -71,9 +85,11 @@ async function route(context: RoutesContext, request: HttpRequest, cors: Record<
   }
   if (path === '/healthz') return json(200, { status: 'ok' });
   if (path === '/readyz') {
-    const health = await context.broker.health();
-    const ready = health.ok && context.isReady() && !context.isClosing();
-    return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', broker: health, closing: context.isClosing() });
+    // Shutting down decides it: no need to wait for a PING that a frozen Redis would not answer.
+    const closing = context.isClosing();
+    const broker = closing ? { ok: false, detail: 'not checked: this node is shutting down' } : await context.broker.health();
+    const answer = readiness({ closing, broker, resyncing: context.resyncingChannels() });
+    return json(answer.status, answer.body);
   }
   if (path === '/metrics' && !context.access?.metricsElsewhere) return metricsAnswer(context, request);
   throw new SigcastError('not_found', `no route ${method} ${path}`);
@@ -133,10 +149,10 @@ function withHeaders(response: HttpResponse, headers: Record<string, string>): H
   return { ...response, headers: { ...response.headers, ...headers } };
 }
 
-function decodeBody(request: HttpRequest): unknown {
+function decodeBody(request: HttpRequest): { encoding: Encoding; body: unknown } {
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const encoding = encodingOfContentType(type);
-  if (encoding !== undefined) return ENCODINGS[encoding].decode(request.body);
+  if (encoding !== undefined) return { encoding, body: ENCODINGS[encoding].decode(request.body) };
   throw new SigcastError('unsupported_media_type', `content-type ${JSON.stringify(type || '(none)')} is not supported; use application/json or application/msgpack`);
 }
 
@@ -161,9 +177,9 @@ function methodNotAllowed(allowed: string): SigcastError {
   return new SigcastError('method_not_allowed', `use ${allowed}`);
 }
 
-function answerError(context: Pick<RoutesContext, 'metrics' | 'log'>, error: unknown): HttpResponse {
+function answerError(context: Pick<RoutesContext, 'metrics' | 'log'>, error: unknown, requestId?: string): HttpResponse {
   if (!(error instanceof SigcastError)) {
-    context.log.error({ err: error }, 'HTTP request failed');
+    context.log.error({ err: error, ...(requestId === undefined ? {} : { reqId: requestId }) }, 'HTTP request failed');
     return internalErrorResponse();
   }
   context.metrics.protocolErrors.inc({ code: error.code });

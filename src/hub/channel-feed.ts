@@ -10,8 +10,8 @@ export interface FeedSink {
   deliver(channel: string, entries: CachedEntry[]): void;
   /** Every subscriber's position became invalid (history lost or truncated past what was delivered). */
   reset(channel: string, reset: FeedReset): void;
-  /** A history read to fill a gap or re-sync (not the first sync). */
-  catchingUp(channel: string): void;
+  /** A history read (not the first sync): for a hole or an epoch change in the live stream (`gap`), or after a broker reconnect (`resync`). */
+  catchingUp(channel: string, why: 'gap' | 'resync'): void;
 }
 
 export interface FeedReset {
@@ -68,6 +68,11 @@ export class ChannelFeed {
     return this.state === 'catching_up';
   }
 
+  /** The first sync is done: replays are served from the ring, without Redis. */
+  get synced(): boolean {
+    return this.state === 'live' || this.state === 'catching_up';
+  }
+
   /** First seq held in the ring (headSeq + 1 when it holds nothing). */
   get firstSeq(): number {
     return this.ring.first()?.seq ?? this.headSeq + 1;
@@ -80,7 +85,7 @@ export class ChannelFeed {
       this.adopt(await this.broker.history(this.channel, { limit: this.ring.capacity }));
       this.state = 'live';
       // Too much arrived during the first read to keep buffered: read history again.
-      if (this.catchUpAgain) void this.catchUp();
+      if (this.catchUpAgain) void this.catchUp('gap');
       else this.drainPending();
       this.resolveReady();
     } catch (error) {
@@ -106,7 +111,7 @@ export class ChannelFeed {
 
   /** Announcements may have been lost (broker reconnected): re-read what we may have missed. */
   resync(): void {
-    if (this.state === 'live') void this.catchUp();
+    if (this.state === 'live') void this.catchUp('resync');
     else if (this.state === 'catching_up') this.catchUpAgain = true;
   }
 
@@ -121,12 +126,12 @@ export class ChannelFeed {
     this.log.debug({ channel: this.channel, merge }, 'live stream needs a history read');
     this.pending.push(batch);
     this.pendingCount += batch.length;
-    void this.catchUp();
+    void this.catchUp('gap');
   }
 
-  private async catchUp(): Promise<void> {
+  private async catchUp(why: 'gap' | 'resync'): Promise<void> {
     this.state = 'catching_up';
-    this.sink.catchingUp(this.channel);
+    this.sink.catchingUp(this.channel, why);
     let delayMs = RETRY_BASE_MS;
     for (;;) {
       if (this.closed) return;

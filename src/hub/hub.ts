@@ -50,6 +50,11 @@ export class Hub implements FeedSink {
     return true;
   }
 
+  /** The served channels re-reading history to fill a gap or re-sync. */
+  resyncingChannels(): string[] {
+    return [...this.slots].filter(([, slot]) => slot.feed.catchingUp).map(([channel]) => channel);
+  }
+
   /**
    * Replays what the subscriber missed, then joins it to the live stream, in one synchronous
    * step after the feed is in sync, so nothing falls between replay and live.
@@ -58,6 +63,8 @@ export class Hub implements FeedSink {
     const { channel } = request;
     const membership = new Membership(channel, request.conflate);
     const slot = this.acquire(channel);
+    // A cold channel's first sync reads Redis; a warm one replays from memory.
+    const source = slot.feed.synced ? 'memory' : 'redis';
     slot.joining += 1;
     membership.joined = slot.feed.ready.then(
       () => {
@@ -67,7 +74,7 @@ export class Hub implements FeedSink {
           this.releaseIfIdle(channel, slot);
           return false;
         }
-        this.join(subscriber, request, slot, membership);
+        this.join(subscriber, request, slot, membership, source);
         return true;
       },
       (error: unknown) => {
@@ -94,13 +101,14 @@ export class Hub implements FeedSink {
       const count = slot.subscribers[encoding];
       if (count === 0) continue;
       this.options.fanOut.publish(topicOf(channel, encoding), entries.map((entry) => entry.frame(encoding)));
-      this.options.metrics.entriesOut.inc(count * entries.length);
+      this.options.metrics.entriesOut.inc({ encoding }, count * entries.length);
     }
     this.conflated.deliver(channel, entries);
   }
 
-  catchingUp(): void {
-    this.options.metrics.gapFills.inc();
+  catchingUp(_channel: string, why: 'gap' | 'resync'): void {
+    if (why === 'gap') this.options.metrics.gapFills.inc();
+    else this.options.metrics.resyncs.inc();
   }
 
   reset(channel: string, reset: FeedReset): void {
@@ -122,7 +130,7 @@ export class Hub implements FeedSink {
     }
   }
 
-  private join(subscriber: SubscriberPort, request: SubscribeFrame, slot: ChannelSlot, membership: Membership): void {
+  private join(subscriber: SubscriberPort, request: SubscribeFrame, slot: ChannelSlot, membership: Membership, source: 'memory' | 'redis'): void {
     const { feed } = slot;
     const { encoding } = subscriber;
     const topic = topicOf(request.channel, encoding);
@@ -176,8 +184,8 @@ export class Hub implements FeedSink {
       membership.skip = conflated.skip;
     });
     if (replay.length > 0) {
-      this.options.metrics.replays.inc();
-      this.options.metrics.replayedEntries.inc(replay.length);
+      this.options.metrics.replays.inc({ source });
+      this.options.metrics.replayedEntries.inc({ source }, replay.length);
     }
   }
 

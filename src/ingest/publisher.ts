@@ -1,9 +1,12 @@
+import { performance } from 'node:perf_hooks';
 import { mayPublish, type Principal } from '../auth/principal.js';
 import { ALL_SCOPES } from '../auth/scope.js';
 import type { Broker } from '../broker/broker.js';
 import { SigcastError, type ErrorDetail } from '../errors.js';
 import type { KeyedBuckets } from '../limits/keyed-buckets.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { Encoding } from '../protocol/encoding.js';
 import type { AckedEntry } from '../protocol/frames.js';
 import { planPublish, type PublishPlan } from '../signal/publish-request.js';
 
@@ -12,6 +15,16 @@ export interface PublishAccess {
   principal: Principal;
   /** The key of its publish-rate bucket (the principal, or for anonymous publishers their address). */
   rateKey: string;
+}
+
+/** Where a publish request came from: for its metrics and its log lines. */
+export interface PublishOrigin {
+  via: 'http' | 'ws';
+  encoding: Encoding;
+  /** Carried by every log line of the request (X-Request-Id when the client gave one). */
+  requestId: string;
+  /** performance.now() when the request arrived (before its body was decoded). */
+  receivedAt: number;
 }
 
 /** Publishing without auth (tests, tools): everything allowed, the shared id namespace, no rate. */
@@ -31,6 +44,7 @@ export class Publisher {
     private readonly broker: Broker,
     private readonly metrics: Metrics,
     private readonly maxBatch: number,
+    private readonly log: Logger,
     /** Signals per second per publisher (PUBLISH_RATE / PUBLISH_BURST); absent: no limit. */
     private readonly rate?: KeyedBuckets,
   ) {}
@@ -38,9 +52,37 @@ export class Publisher {
   /**
    * Validates the whole request, then checks every target channel against the principal's
    * publish scope (one channel out of scope stores nothing: 403 naming it), then the publish
-   * rate (429 with the delay), then appends in the principal's idempotency namespace.
+   * rate (429 with the delay), then appends in the principal's idempotency namespace. Every log
+   * line of the request carries its request id.
    */
-  async publish(body: unknown, access: PublishAccess = UNRESTRICTED): Promise<AckedEntry[]> {
+  async publish(body: unknown, origin: PublishOrigin, access: PublishAccess = UNRESTRICTED): Promise<AckedEntry[]> {
+    try {
+      const acked = await this.store(body, access);
+      const duplicates = acked.filter((entry) => entry.duplicate).length;
+      this.metrics.entriesIn.inc({ encoding: origin.encoding }, acked.length - duplicates);
+      if (acked.length > duplicates) this.metrics.principalSignalsIn.inc({ principal: this.metrics.principalLabel(access.principal.id) }, acked.length - duplicates);
+      if (duplicates > 0) this.metrics.duplicatesIn.inc(duplicates);
+      this.finished(origin, 'ack');
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ reqId: origin.requestId, via: origin.via, entries: acked.length, duplicates }, 'published');
+      }
+      return acked;
+    } catch (error) {
+      this.finished(origin, 'error');
+      // Expected refusals (bad input, Redis away) are the client's to see; only the unexpected is an error here.
+      if (!(error instanceof SigcastError)) this.log.error({ reqId: origin.requestId, via: origin.via, err: error }, 'publish failed');
+      else if (this.log.isLevelEnabled('debug')) this.log.debug({ reqId: origin.requestId, via: origin.via, code: error.code }, 'publish refused');
+      throw error;
+    }
+  }
+
+  /** Resolves when no publish is in flight (used by graceful shutdown). */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async store(body: unknown, access: PublishAccess): Promise<AckedEntry[]> {
     const plan = planPublish(body, this.maxBatch);
     assertMayPublish(plan, access.principal);
     const waitMs = this.rate?.take(access.rateKey, plan.placements.length) ?? 0;
@@ -59,18 +101,13 @@ export class Publisher {
           return result;
         }),
       );
-      const acked = plan.placements.flatMap((placements) =>
+      return plan.placements.flatMap((placements) =>
         placements.map(({ batch, position }) => {
           const result = appended[batch]!;
           const item = result.results[position]!;
           return { channel: plan.batches[batch]!.channel, seq: item.seq, epoch: result.epoch, id: item.id, duplicate: item.duplicate };
         }),
       );
-      const duplicates = acked.filter((entry) => entry.duplicate).length;
-      this.metrics.entriesIn.inc(acked.length - duplicates);
-      if (acked.length > duplicates) this.metrics.principalSignalsIn.inc({ principal: this.metrics.principalLabel(access.principal.id) }, acked.length - duplicates);
-      if (duplicates > 0) this.metrics.duplicatesIn.inc(duplicates);
-      return acked;
     } finally {
       this.inFlight -= 1;
       this.metrics.ingestInFlight.dec();
@@ -92,10 +129,8 @@ export class Publisher {
     ));
   }
 
-  /** Resolves when no publish is in flight (used by graceful shutdown). */
-  idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  private finished(origin: PublishOrigin, outcome: 'ack' | 'error'): void {
+    this.metrics.ingestLatency.observe({ via: origin.via, outcome }, (performance.now() - origin.receivedAt) / 1000);
   }
 }
 

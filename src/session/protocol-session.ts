@@ -2,12 +2,14 @@
 // unsubscribes, publishes or answers pings. Bad frames get an error frame; the connection stays usable.
 // Each subscribe and publish is checked against the connection's principal, per channel; an
 // `auth` frame replaces the principal, and a credential that expires ends the connection (4401).
+import { performance } from 'node:perf_hooks';
 import { maySubscribe, type Principal } from '../auth/principal.js';
 import { ALL_SCOPES, formatScope } from '../auth/scope.js';
 import { asSigcastError, CLOSE, SigcastError } from '../errors.js';
 import type { Hub } from '../hub/hub.js';
 import type { HubSubscription } from '../hub/subscription.js';
 import type { Publisher } from '../ingest/publisher.js';
+import { frameRequestId } from '../ingest/request-id.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
@@ -142,12 +144,13 @@ export class ProtocolSession implements Session {
   }
 
   private async publish(id: RequestId, signals: unknown): Promise<void> {
+    const origin = { via: 'ws', encoding: this.connection.encoding, requestId: frameRequestId(this.connection.id, id), receivedAt: performance.now() } as const;
     try {
       const principal = this.principal;
-      const entries = await this.context.publisher.publish(signals, { principal, rateKey: this.auth.rateKey(principal) });
+      const entries = await this.context.publisher.publish(signals, origin, { principal, rateKey: this.auth.rateKey(principal) });
       this.sendSoon({ type: 'ack', id, entries });
     } catch (error) {
-      this.sendError(error, id);
+      this.sendError(error, id, undefined, origin.requestId);
     }
   }
 
@@ -224,8 +227,10 @@ export class ProtocolSession implements Session {
     });
   };
 
-  private sendError(error: unknown, id?: RequestId, channel?: string): void {
-    if (!(error instanceof SigcastError)) this.context.log.error({ err: error }, 'unexpected error in a session');
+  private sendError(error: unknown, id?: RequestId, channel?: string, requestId?: string): void {
+    if (!(error instanceof SigcastError)) {
+      this.context.log.error({ err: error, connection: this.connection.id, ...(requestId === undefined ? {} : { reqId: requestId }) }, 'unexpected error in a session');
+    }
     const known = asSigcastError(error);
     this.context.metrics.protocolErrors.inc({ code: known.code });
     const frame: ErrorFrame = {

@@ -43,10 +43,11 @@ export async function publish(node: TestNode, channel: string, count: number, ex
   return answer.body.entries as Acked[];
 }
 
+/** One series (`name{label="x"}`), or a bare name: the sum of all its series. */
 export async function metric(node: TestNode, name: string): Promise<number> {
   const text = await (await fetch(`${node.baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : 0;
+  const lines = text.split('\n').filter((line) => line.startsWith(`${name} `) || (!name.includes('{') && line.startsWith(`${name}{`)));
+  return lines.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 /** A client of `target`'s encoding, closed when the test ends; every frame it got must match the schemas. */
