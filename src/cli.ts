@@ -36,6 +36,15 @@ const io: CommandIo = {
   onReload: (listener) => {
     process.on('SIGHUP', listener);
   },
+  relaunch: { script: process.argv[1]!, execArgv: process.execArgv },
+  ...(process.send
+    ? {
+        supervisor: {
+          listening: (port: number, nodeId: string) => process.send?.({ sigcast: 'listening', port, nodeId }),
+          onGone: (listener: () => void) => process.once('disconnect', listener),
+        },
+      }
+    : {}),
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,6 +1,7 @@
 // The composition root: config -> logger -> broker -> transport -> hub -> sessions and routes,
 // and shutdown in reverse. Every option comes from the wiring module.
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { Broker } from './broker/broker.js';
 import type { Config } from './config.js';
 import { listenMetrics, type MetricsListener } from './http/metrics-listener.js';
@@ -127,14 +128,22 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      // Every step is bounded so that the whole shutdown ends within SHUTDOWN_GRACE_SECONDS.
+      const budget = shutdownBudget(config.SHUTDOWN_GRACE_SECONDS * 1000);
+      const started = performance.now();
+      const left = (reserveMs: number) => Math.max(0, budget.totalMs - reserveMs - (performance.now() - started));
       closing = true;
-      log.info('shutting down');
+      log.info({ graceSeconds: config.SHUTDOWN_GRACE_SECONDS }, 'shutting down: no new connections or requests');
       transport.stopListening();
-      await withTimeout(publisher.idle(), config.SHUTDOWN_GRACE_SECONDS * 1000);
-      await transport.close();
+      const idle = await withTimeout(publisher.idle().then(() => true), left(budget.closeMs + budget.brokerMs));
+      if (!idle) log.warn('shutdown grace ran out with ingest still waiting for Redis: those requests are answered 503 or dropped');
+      // Let the answers of the last publishes be written before their sockets go.
+      await new Promise((resolve) => setImmediate(resolve));
+      log.info({ connections: transport.connectionCount }, 'closing WebSockets with 1001');
+      await transport.close(Math.min(budget.closeMs, left(budget.brokerMs)));
       hub.close();
-      await broker.close();
-      await metricsListener?.close();
+      await withTimeout(broker.close().then(() => true), left(0));
+      await withTimeout((metricsListener?.close() ?? Promise.resolve()).then(() => true), left(0));
       log.info('stopped');
     })());
 
@@ -153,6 +162,14 @@ function countClose(metrics: Metrics, log: Logger, connection: Connection, close
     metrics.lagDisconnects.inc();
     log.warn({ connection: connection.id, code: close.code }, 'closed a lagging reader');
   }
+}
+
+/**
+ * How SHUTDOWN_GRACE_SECONDS is spent: in-flight ingest may use all of it but what is reserved
+ * for the close handshakes (clients answering 1001) and for quitting Redis.
+ */
+export function shutdownBudget(graceMs: number): { totalMs: number; closeMs: number; brokerMs: number } {
+  return { totalMs: graceMs, closeMs: Math.min(1000, graceMs / 4), brokerMs: Math.min(500, graceMs / 4) };
 }
 
 /** The promise's value, or undefined when it did not settle in time (or failed). */

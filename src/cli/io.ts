@@ -10,4 +10,8 @@ export interface CommandIo {
   onStop(listener: (signal: NodeJS.Signals) => void): void;
   /** Registers what to do on SIGHUP (`serve` re-reads its key files); absent where nothing listens. */
   onReload?(listener: () => void): void;
+  /** How this process was started, so that `serve --workers` can start it again per worker. */
+  relaunch?: { script: string; execArgv: readonly string[] };
+  /** Set in a worker of `serve --workers`: how it tells its supervisor it listens, and learns it is gone. */
+  supervisor?: { listening(port: number, nodeId: string): void; onGone(listener: () => void): void };
 }

@@ -2,8 +2,10 @@
 // wins over the environment; `--help` lists each one with its default and meaning.
 import { ConfigError, ConfigSchema, describeConfig, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { startNode } from '../node.js';
 import type { CommandIo } from './io.js';
+import { logLaunch } from './launch.js';
+import { runNode } from './run-node.js';
+import { superviseWorkers } from './workers.js';
 
 export function serveUsage(): string {
   const variables = describeConfig().map(({ name, defaultValue, description }) => {
@@ -15,7 +17,9 @@ export function serveUsage(): string {
 Runs a sigcast node: HTTP ingest and history, the WebSocket hub, the dashboard at /. Every
 configuration variable comes from the environment or from its flag (PORT as --port, REDIS_URL as
 --redis-url, ...; a flag wins). A bad value stops it with a message naming the variable (exit
-status 2). SIGTERM or SIGINT shut it down cleanly (exit status 0); SIGHUP re-reads the key files.
+status 2). SIGTERM or SIGINT shut it down cleanly within SHUTDOWN_GRACE_SECONDS (exit status 0); a
+second signal is ignored meanwhile, a third forces the exit (status 1). SIGHUP re-reads the key
+files. --workers N runs N node processes sharing PORT, restarted when one dies (needs REDIS_URL).
 
 Variables:
 ${variables.join('\n')}`;
@@ -36,7 +40,7 @@ export function flagsToEnv(args: readonly string[]): Record<string, string> {
   return env;
 }
 
-/** Resolves with the exit status once the node stopped (after SIGTERM / SIGINT). */
+/** Resolves with the exit status once the node (or every worker) stopped and the logs are flushed. */
 export async function runServe(args: readonly string[], io: CommandIo, env: Record<string, string | undefined>): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(`${serveUsage()}\n`);
@@ -44,22 +48,19 @@ export async function runServe(args: readonly string[], io: CommandIo, env: Reco
   }
   const config = loadConfig({ ...env, ...flagsToEnv(args) });
   const log = createLogger(config);
-  // SIGHUP re-reads the key files; registered before the node starts (unhandled, it ends the process).
-  let reload = (): void => {};
-  io.onReload?.(() => reload());
-  const node = await startNode(config, { log });
-  reload = () => void node.reloadKeys();
-  return new Promise((resolve) => {
-    // node.stop() is idempotent: a repeated signal does not cut the shutdown short.
-    io.onStop((signal) => {
-      log.info({ signal }, 'signal received');
-      node.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    });
+  logLaunch(log);
+  if (config.WORKERS > 1) {
+    if (!io.relaunch) throw new ConfigError([`WORKERS=${config.WORKERS}: this process cannot start workers (it does not know how it was started)`]);
+    const worker = { ...io.relaunch, args, env };
+    return superviseWorkers(config, log.child({ role: 'supervisor' }), worker, { onStop: io.onStop, ...(io.onReload ? { onReload: io.onReload } : {}) });
+  }
+  const supervisor = io.supervisor;
+  return runNode(config, log, {
+    onStop: (listener) => {
+      io.onStop(listener);
+      supervisor?.onGone(() => listener('supervisor gone'));
+    },
+    ...(io.onReload ? { onReload: io.onReload } : {}),
+    ...(supervisor ? { listening: (port: number, nodeId: string) => supervisor.listening(port, nodeId) } : {}),
   });
 }

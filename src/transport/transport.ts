@@ -102,6 +102,9 @@ export interface Transport extends FanOut {
   readonly connectionCount: number;
   /** Stops accepting new connections and requests; existing ones keep working. */
   stopListening(): void;
-  /** Closes every WebSocket with 1001 (shutdown) and releases the server. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Closes every WebSocket with 1001 (shutdown), waits up to `waitMs` (default 1000) for the
+   * clients to answer the close frame, drops what is left and releases the server. Idempotent.
+   */
+  close(waitMs?: number): Promise<void>;
 }

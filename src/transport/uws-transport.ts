@@ -31,6 +31,9 @@ let nextConnectionId = 1;
 /** uWS's answer to a send that passed maxBackpressure: the message is dropped and the socket closed. */
 const SEND_DROPPED = 2;
 
+/** How long shutdown waits by default for clients to answer the close frame before dropping them. */
+const CLOSE_GRACE_MS = 1000;
+
 declare module 'uWebSockets.js' {
   interface TemplatedApp {
     /** The native listen also takes (host, port, options, callback); the 20.30 typings omit that form. */
@@ -65,6 +68,7 @@ class UwsConnection implements Connection {
   session!: Session;
   readonly lag = new LagProbes();
   readonly topics = new Set<string>();
+  private closeTerminated = false;
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
@@ -126,6 +130,14 @@ class UwsConnection implements Connection {
     this.socket.end(code, reason);
   }
 
+  /** Drops the socket without a close handshake (shutdown, once the wait for one is over). */
+  terminate(): void {
+    if (this.closeTerminated) return;
+    this.closeTerminated = true;
+    this.closeCause ??= 'shutdown';
+    this.socket.close();
+  }
+
   bufferedAmount(): number {
     return this.closed ? 0 : this.socket.getBufferedAmount();
   }
@@ -162,6 +174,7 @@ export class UwsTransport implements Transport, TopicBook {
   private listenSocket: us_listen_socket | undefined;
   private handlers: TransportHandlers | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly options: TransportOptions,
@@ -328,11 +341,19 @@ export class UwsTransport implements Transport, TopicBook {
     this.listenSocket = undefined;
   }
 
-  async close(): Promise<void> {
+  close(waitMs = CLOSE_GRACE_MS): Promise<void> {
+    return (this.closed ??= this.shutdown(waitMs));
+  }
+
+  private async shutdown(waitMs: number): Promise<void> {
     this.stopListening();
     this.sweeper.stop();
     this.lagMonitor.stop();
     const { code, reason } = CLOSE.going_away;
     for (const connection of [...this.connections]) connection.close('shutdown', code, reason);
+    // Give clients a moment to answer the close frame, so that it reaches them before we exit.
+    const deadline = Date.now() + waitMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const connection of [...this.connections]) connection.terminate();
   }
 }

@@ -18,7 +18,7 @@ import { WsConnection, type ConnectionOwner } from './ws-connection.js';
 import { buildDataFrame } from './ws-frame.js';
 import { readHttpRequest, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
 
-/** How long shutdown waits for clients to answer the close frame before dropping them. */
+/** How long shutdown waits by default for clients to answer the close frame before dropping them. */
 const CLOSE_GRACE_MS = 1000;
 
 /** Close codes `ws` itself sends when a client breaks the protocol (RFC 6455 section 7.4.1). */
@@ -111,8 +111,8 @@ export class WsTransport implements Transport, ConnectionOwner {
     this.server.close();
   }
 
-  close(): Promise<void> {
-    return (this.closed ??= this.shutdown());
+  close(waitMs = CLOSE_GRACE_MS): Promise<void> {
+    return (this.closed ??= this.shutdown(waitMs));
   }
 
   // ---- ConnectionOwner ----
@@ -212,7 +212,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     });
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(waitMs: number): Promise<void> {
     this.stopListening();
     this.sweeper.stop();
     this.heartbeat.stop();
@@ -222,7 +222,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     for (const connection of open) connection.close('shutdown', code, reason);
     // Give clients a moment to answer the close frame, so that it reaches them before we exit.
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
     await Promise.race([Promise.all(open.map((connection) => connection.socketClosed())), grace]);
     clearTimeout(timer);
     for (const connection of open) connection.terminate('shutdown', reason);
