@@ -10,9 +10,15 @@ export interface SigcastProcess {
   readonly baseUrl: string;
   readonly wsUrl: string;
   readonly child: ChildProcess;
+  /** Everything it wrote to stdout and stderr so far (the newest 1 MB). */
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
   /** Sends the signal and resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+const KEPT_OUTPUT = 1024 * 1024;
 
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -26,19 +32,20 @@ export async function startSigcastProcess(env: Record<string, string> = {}, port
   });
   running.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (running.delete(child), resolve(code))));
+  // Always read (so the child never blocks on a full pipe) and kept, for tests that check the logs.
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEPT_OUTPUT));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const listening = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
+    const onData = () => {
       const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(output);
       if (match) {
         child.stdout!.off('data', onData);
-        child.stdout!.resume(); // keep draining the logs so the child never blocks on a full pipe
         resolve(Number(match[1]));
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     void exited.then((code) => reject(new Error(`sigcast exited (${code}) before listening:\n${output}`)));
   });
   return {
@@ -46,6 +53,8 @@ export async function startSigcastProcess(env: Record<string, string> = {}, port
     baseUrl: `http://127.0.0.1:${listening}`,
     wsUrl: `ws://127.0.0.1:${listening}/v1/ws`,
     child,
+    output: () => output,
+    exited,
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
