@@ -103,8 +103,9 @@ export interface Transport extends FanOut {
   /** Stops accepting new connections and requests; existing ones keep working. */
   stopListening(): void;
   /**
-   * Closes every WebSocket with 1001 (shutdown), waits up to `waitMs` (default 1000) for the
-   * clients to answer the close frame, drops what is left and releases the server. Idempotent.
+   * Closes every WebSocket with 1001 (shutdown) and releases the server, spending up to `waitMs`
+   * (default 1000) so that the close frames reach the clients before the process exits (uws: send
+   * buffers drain first; ws: clients answer the close frame). Idempotent.
    */
   close(waitMs?: number): Promise<void>;
 }

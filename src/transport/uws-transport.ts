@@ -31,7 +31,7 @@ let nextConnectionId = 1;
 /** uWS's answer to a send that passed maxBackpressure: the message is dropped and the socket closed. */
 const SEND_DROPPED = 2;
 
-/** How long shutdown waits by default for clients to answer the close frame before dropping them. */
+/** How long shutdown waits by default for send buffers to drain before the close frames. */
 const CLOSE_GRACE_MS = 1000;
 
 declare module 'uWebSockets.js' {
@@ -68,7 +68,6 @@ class UwsConnection implements Connection {
   session!: Session;
   readonly lag = new LagProbes();
   readonly topics = new Set<string>();
-  private closeTerminated = false;
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
@@ -128,14 +127,6 @@ class UwsConnection implements Connection {
     this.closed = true;
     this.closeCause = cause;
     this.socket.end(code, reason);
-  }
-
-  /** Drops the socket without a close handshake (shutdown, once the wait for one is over). */
-  terminate(): void {
-    if (this.closeTerminated) return;
-    this.closeTerminated = true;
-    this.closeCause ??= 'shutdown';
-    this.socket.close();
   }
 
   bufferedAmount(): number {
@@ -349,11 +340,13 @@ export class UwsTransport implements Transport, TopicBook {
     this.stopListening();
     this.sweeper.stop();
     this.lagMonitor.stop();
+    // uWS's end() calls the close handler at once and leaves the close frame behind whatever the
+    // socket still buffers, which is lost when the process exits: let the buffers drain first.
+    const deadline = Date.now() + waitMs;
+    while ([...this.connections].some((connection) => connection.bufferedAmount() > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const { code, reason } = CLOSE.going_away;
     for (const connection of [...this.connections]) connection.close('shutdown', code, reason);
-    // Give clients a moment to answer the close frame, so that it reaches them before we exit.
-    const deadline = Date.now() + waitMs;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const connection of [...this.connections]) connection.terminate();
   }
 }
