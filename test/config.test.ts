@@ -5,6 +5,16 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../src/wiring.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
 describe('loadConfig', () => {
   it('has working defaults: port 8080 on loopback, in-memory broker, 1000 entries for 24 h', () => {
     const config = loadConfig({});
@@ -34,22 +44,35 @@ describe('loadConfig', () => {
     expect((error as ConfigError).problems).toHaveLength(4);
   });
 
+  it('accepts the documented boolean spellings only', () => {
+    for (const [spelling, value] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]] as const) {
+      expect(loadConfig({ UWS_ALLOW_FALLBACK: spelling }).UWS_ALLOW_FALLBACK, spelling).toBe(value);
+    }
+    expect(problemsOf({ UWS_ALLOW_FALLBACK: 'on' })).toEqual([expect.stringMatching(/^UWS_ALLOW_FALLBACK="on": /)]);
+  });
+
+  it('checks HOST at load: an IP address or a host name, named when it is neither', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'hub-1.internal.example']) expect(loadConfig({ HOST: host }).HOST).toBe(host);
+    for (const host of ['not_a_host', 'http://example.com', 'example.com:80', '-bad.example', 'a..b']) {
+      expect(problemsOf({ HOST: host }), host).toEqual([`HOST=${JSON.stringify(host)}: must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name (letters, digits, hyphens and dots)`]);
+    }
+  });
+
+  it('refuses to share a port (REUSE_PORT, WORKERS) without Redis, and WORKERS on port 0', () => {
+    const separate = 'needs REDIS_URL: port sharing is refused with the embedded in-memory broker, where every process would keep a separate history';
+    expect(problemsOf({ REUSE_PORT: 'true' })).toEqual([`REUSE_PORT="true": ${separate}`]);
+    expect(problemsOf({ WORKERS: '4' })).toEqual([`WORKERS="4": ${separate}`]);
+    expect(problemsOf({ WORKERS: '4', REDIS_URL: 'redis://h', PORT: '0' })).toEqual([expect.stringMatching(/^PORT="0": must be a fixed port with WORKERS > 1/)]);
+    expect(loadConfig({ WORKERS: '4', REDIS_URL: 'redis://h', REUSE_PORT: 'yes' })).toMatchObject({ WORKERS: 4, REUSE_PORT: true });
+    expect(problemsOf({ WORKERS: '0', REDIS_URL: 'redis://h' })).toEqual([expect.stringMatching(/^WORKERS="0": /)]);
+  });
+
   it('ignores unrelated environment variables', () => {
     expect(() => loadConfig({ PATH: '/bin', HOME: '/root' })).not.toThrow();
   });
 });
 
 describe('REDIS_TLS_CA_FILE', () => {
-  function problemsOf(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  }
-
   function tempFile(name: string, content: string): string {
     const dir = mkdtempSync(join(tmpdir(), 'sigcast-config-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
