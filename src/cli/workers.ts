@@ -111,8 +111,9 @@ export function superviseWorkers(config: Config, log: Logger, command: WorkerCom
     const exited = (slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) => {
       if (slot.child !== child) return;
       slot.child = undefined;
-      if (code !== 0) failures += 1;
       if (phase === 'stopping') {
+        // The exit status says whether every worker stopped cleanly.
+        if (code !== 0) failures += 1;
         log.info({ worker: slot.index, workerPid: child.pid, code, signal }, 'worker stopped');
         if (live().length === 0) finish(failures === 0 ? 0 : 1);
         return;
