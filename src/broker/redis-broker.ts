@@ -17,6 +17,7 @@ import {
   logConnectionErrors,
   timed,
   toBrokerError,
+  unavailableReason,
 } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
 import { appendArgv, defineSigcastCommands, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
@@ -152,7 +153,7 @@ export class RedisBroker implements Broker {
     try {
       await timed(this.options.observeCommand, 'ping', () => this.command.ping());
     } catch (error) {
-      return { ok: false, failing: 'connection', detail: toBrokerError(error, 'ping').message };
+      return { ok: false, failing: 'connection', detail: `${unavailableReason(error)} (no answer to PING)` };
     }
     return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
   }

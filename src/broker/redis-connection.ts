@@ -180,13 +180,37 @@ export function toBrokerError(error: unknown, operation: string): Error {
   if (error instanceof BrokerUnavailableError) return error;
   const isReplyError = error instanceof Error && error.name === 'ReplyError';
   if (isReplyError && !TRANSIENT_REPLY.test(error.message)) return error;
-  return new BrokerUnavailableError(`storage is unavailable: Redis ${unavailableBecause(error, isReplyError)} (${operation}); retry later`, { cause: error });
+  const consequence = CONSEQUENCES[operation] ?? `${operation} failed`;
+  return new BrokerUnavailableError(`storage is unavailable: ${unavailableReason(error)}; ${consequence}; retry later`, { cause: error });
 }
 
-/** Why Redis could not serve a command, in sigcast's words (ioredis's own text stays in `cause`). */
-function unavailableBecause(error: unknown, isReplyError: boolean): string {
+/** What a failed operation means for the caller (the 503's message says it). */
+const CONSEQUENCES: Record<string, string> = {
+  append: 'nothing was stored',
+  history: 'the history was not read',
+  subscribe: 'the live subscription was not made',
+  ping: 'it did not answer a PING',
+};
+
+/** What Redis's transient replies mean, in sigcast's words. */
+const TRANSIENT_MEANING: Record<string, string> = {
+  LOADING: 'Redis is still loading its data',
+  BUSY: 'Redis is busy running a script',
+  MASTERDOWN: 'the Redis replica lost its master',
+  READONLY: 'Redis is a read-only replica',
+  CLUSTERDOWN: 'the Redis cluster is down',
+  TRYAGAIN: 'Redis asked to try again',
+  OOM: 'Redis is out of memory',
+  NOREPLICAS: 'Redis has too few replicas',
+};
+
+/**
+ * Why Redis could not serve a command, in sigcast's words: ioredis's own text (e.g. "Stream
+ * isn't writeable and enableOfflineQueue options is false") stays in the error's `cause`.
+ */
+export function unavailableReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (isReplyError) return `answered ${message.split(' ')[0]}`;
-  if (/timed out/i.test(message)) return 'did not answer in time';
-  return 'is not connected';
+  if (error instanceof Error && error.name === 'ReplyError') return TRANSIENT_MEANING[message.split(' ')[0]!] ?? 'Redis refused the command';
+  if (/timed out/i.test(message)) return 'Redis did not answer in time';
+  return 'Redis is not connected';
 }

@@ -459,4 +459,21 @@ describe('Redis connection options', () => {
     const scriptBug = reply('ERR user_script:1: attempt to compare nil with number');
     expect(toBrokerError(scriptBug, 'x')).toBe(scriptBug);
   });
+
+  test("503 messages say what is unavailable in sigcast's words; ioredis's text stays in the cause", () => {
+    const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+    const offline = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    const cases: Array<[Error, string, string]> = [
+      [offline, 'append', 'storage is unavailable: Redis is not connected; nothing was stored; retry later'],
+      [new Error('Connection is closed.'), 'history', 'storage is unavailable: Redis is not connected; the history was not read; retry later'],
+      [new Error('Command timed out'), 'append', 'storage is unavailable: Redis did not answer in time; nothing was stored; retry later'],
+      [reply('LOADING Redis is loading the dataset in memory'), 'subscribe', 'storage is unavailable: Redis is still loading its data; the live subscription was not made; retry later'],
+      [reply('OOM command not allowed when used memory > maxmemory'), 'append', 'storage is unavailable: Redis is out of memory; nothing was stored; retry later'],
+    ];
+    for (const [error, operation, message] of cases) {
+      const mapped = toBrokerError(error, operation);
+      expect(mapped.message).toBe(message);
+      expect(mapped.cause).toBe(error);
+    }
+  });
 });
