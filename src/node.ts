@@ -105,7 +105,12 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   });
   let metricsListener: MetricsListener | undefined;
   if (config.METRICS_PORT !== undefined) {
-    metricsListener = await listenMetrics(config.METRICS_HOST, config.METRICS_PORT, createMetricsRoutes({ metrics, log, access }));
+    metricsListener = await listenMetrics(config.METRICS_HOST, config.METRICS_PORT, createMetricsRoutes({ metrics, log, access })).catch(async (error: unknown) => {
+      await transport.close(0);
+      hub.close();
+      await broker.close();
+      throw error instanceof ListenError ? listenFailure(error, config, { host: 'METRICS_HOST', port: 'METRICS_PORT', shared: false }) : error;
+    });
     log.info({ host: config.METRICS_HOST, port: metricsListener.port }, 'serving /metrics on its own address');
   }
   log.info({ port, host: config.HOST, transport: transport.name, broker: broker.kind, nodeId }, 'listening');

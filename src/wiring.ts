@@ -117,27 +117,38 @@ export function nodeSharesPorts(version: string): boolean {
   return major > 22 || (major === 22 && minor >= 12);
 }
 
+/** The variables that name a listener's address: the main one, or METRICS_HOST/METRICS_PORT. */
+export interface ListenVariables {
+  host: string;
+  port: string;
+  /** Whether this listener shares its port on purpose (REUSE_PORT). */
+  shared: boolean;
+}
+
 /**
- * A transport that could not listen, as a ConfigError naming the variable to change: the port is
+ * A listener that could not listen, as a ConfigError naming the variable to change: the port is
  * taken (PORT, REUSE_PORT), the host is not an address of this machine or does not resolve (HOST).
  */
-export function listenFailure(error: ListenError, config: Config): ConfigError {
+export function listenFailure(error: ListenError, config: Config, names: ListenVariables = { host: 'HOST', port: 'PORT', shared: config.REUSE_PORT }): ConfigError {
   const where = `${error.host}:${error.port}`;
+  const port = `${names.port}=${error.port}`;
+  const host = `${names.host}=${JSON.stringify(error.host)}`;
   switch (error.problem) {
     case 'address_in_use':
+      if (names.port !== 'PORT') return new ConfigError([`${port}: ${where} is already in use by another process; choose a free ${names.port}`]);
       return new ConfigError([
-        config.REUSE_PORT
-          ? `PORT=${error.port}: ${where} is held by a process that does not share it (REUSE_PORT=true shares a port only with processes that set it too)`
-          : `PORT=${error.port}: ${where} is already in use by another process; choose a free PORT, or set REUSE_PORT=true on every sigcast process meant to share it`,
+        names.shared
+          ? `${port}: ${where} is held by a process that does not share it (REUSE_PORT=true shares a port only with processes that set it too)`
+          : `${port}: ${where} is already in use by another process; choose a free PORT, or set REUSE_PORT=true on every sigcast process meant to share it`,
       ]);
     case 'address_not_available':
-      return new ConfigError([`HOST=${JSON.stringify(error.host)}: is not an address of this machine (cannot listen on ${where})`]);
+      return new ConfigError([`${host}: is not an address of this machine (cannot listen on ${where})`]);
     case 'host_not_found':
-      return new ConfigError([`HOST=${JSON.stringify(error.host)}: does not resolve to an address (cannot listen on ${where})`]);
+      return new ConfigError([`${host}: does not resolve to an address (cannot listen on ${where})`]);
     case 'permission_denied':
-      return new ConfigError([`PORT=${error.port}: not allowed to listen on ${where} (ports below 1024 need privileges)`]);
+      return new ConfigError([`${port}: not allowed to listen on ${where} (ports below 1024 need privileges)`]);
     case 'unknown':
-      return new ConfigError([`HOST=${JSON.stringify(error.host)}, PORT=${error.port}: cannot listen on ${where}`]);
+      return new ConfigError([`${host}, ${port}: cannot listen on ${where}`]);
   }
 }
 

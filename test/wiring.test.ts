@@ -16,6 +16,12 @@ describe('wiring', () => {
     expect(problem(new ListenError('host_not_found', 'nope.invalid', 8080))).toBe('HOST="nope.invalid": does not resolve to an address (cannot listen on nope.invalid:8080)');
     expect(problem(new ListenError('permission_denied', '0.0.0.0', 80))).toMatch(/^PORT=80: not allowed to listen/);
     expect(problem(new ListenError('unknown', '127.0.0.1', 8080))).toBe('HOST="127.0.0.1", PORT=8080: cannot listen on 127.0.0.1:8080');
+    // The /metrics listener names its own variables.
+    const metrics = { host: 'METRICS_HOST', port: 'METRICS_PORT', shared: false };
+    expect(listenFailure(new ListenError('address_in_use', '127.0.0.1', 9100), config, metrics).problems).toEqual([
+      'METRICS_PORT=9100: 127.0.0.1:9100 is already in use by another process; choose a free METRICS_PORT',
+    ]);
+    expect(listenFailure(new ListenError('address_not_available', '10.1.2.3', 9100), config, metrics).problems[0]).toMatch(/^METRICS_HOST="10.1.2.3": /);
   });
 
   it('knows which Node versions share a port on node:http', () => {

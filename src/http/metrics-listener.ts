@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpHandler } from '../protocol/http.js';
+import { ListenError, listenProblemOf } from '../transport/listen-error.js';
 import { readHttpRequest, writeHttpResponse } from '../transport/ws-http.js';
 
 export interface MetricsListener {
@@ -15,6 +16,7 @@ export interface MetricsListener {
 /** Bodies a scrape may send (none): anything larger is refused. */
 const MAX_BODY_BYTES = 1024;
 
+/** Rejects with a ListenError when it cannot listen. */
 export function listenMetrics(host: string, port: number, handler: HttpHandler): Promise<MetricsListener> {
   const server = createServer((req, res) => {
     void readHttpRequest(req, MAX_BODY_BYTES).then(async (parsed) => {
@@ -27,9 +29,10 @@ export function listenMetrics(host: string, port: number, handler: HttpHandler):
   });
   let closing: Promise<void> | undefined;
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => reject(new ListenError(listenProblemOf(error.code), host, port, { cause: error }));
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve({
         port: (server.address() as AddressInfo).port,
         close: () =>

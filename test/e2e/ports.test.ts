@@ -50,10 +50,14 @@ describe('listening on a port', () => {
     expect(result.stderr).toContain('REUSE_PORT="true": needs REDIS_URL');
   });
 
-  it('names HOST when it is not an address of this machine', async () => {
-    const result = await runCli(['serve', '--port', '0', '--host', '192.0.2.1'], { env: { REDIS_URL: redis.url } });
+  it('names HOST when it is not an address of this machine, and METRICS_PORT when it is taken', async () => {
+    const result = await runCli(['serve', '--port', '0', '--host', '192.0.2.1'], { env: { REDIS_URL: redis.url, ALLOW_ANONYMOUS: 'true' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('HOST="192.0.2.1": is not an address of this machine');
+    const first = await serve({});
+    const metrics = await runCli(['serve', '--port', '0', '--metrics-port', String(first.port)], { env: { REDIS_URL: redis.url } });
+    expect(metrics.code).toBe(2);
+    expect(metrics.stderr).toContain(`METRICS_PORT=${first.port}: 127.0.0.1:${first.port} is already in use by another process`);
   });
 
   it('REUSE_PORT=true: two uws nodes share the port, and every subscriber on either gets every entry, once and in order', async () => {
