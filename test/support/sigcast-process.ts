@@ -31,7 +31,8 @@ export async function startSigcastProcess(env: Record<string, string> = {}, port
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (running.delete(child), resolve(code))));
+  // 'close', not 'exit': only then has everything the child wrote been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => (running.delete(child), resolve(code))));
   // Always read (so the child never blocks on a full pipe) and kept, for tests that check the logs.
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-KEPT_OUTPUT));
