@@ -110,14 +110,12 @@ export class Conflator {
     const sampled = latest !== undefined && this.pending;
     if (latest && sampled) {
       const replaced = latest.seq - this.sentSeq - 1;
-      let count = 0;
       for (const encoding of ENCODING_NAMES) {
         const members = this.joined[encoding];
         if (members === 0) continue;
         this.fanOut.publish(this.topic(encoding), [ENCODINGS[encoding].encodeEntry(latest.entry, replaced)]);
-        count += members;
+        this.count(encoding, members, replaced);
       }
-      this.count(count, replaced);
       this.sentSeq = latest.seq;
     }
     if (this.waiting > 0) {
@@ -126,7 +124,7 @@ export class Conflator {
         if (latest && latest.seq > member.lastSeq) {
           const replaced = latest.seq - member.lastSeq - 1;
           member.port.send(ENCODINGS[member.port.encoding].encodeEntry(latest.entry, replaced));
-          this.count(1, replaced);
+          this.count(member.port.encoding, 1, replaced);
         }
         this.waiting -= 1;
         this.join(member);
@@ -172,9 +170,9 @@ export class Conflator {
     else this.waiting -= 1;
   }
 
-  private count(subscribers: number, replaced: number): void {
+  private count(encoding: Encoding, subscribers: number, replaced: number): void {
     if (subscribers === 0) return;
-    this.metrics.entriesOut.inc(subscribers);
+    this.metrics.entriesOut.inc({ encoding }, subscribers);
     if (replaced > 0) this.metrics.conflatedReplaced.inc(subscribers * replaced);
   }
 }
