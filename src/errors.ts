@@ -2,6 +2,7 @@
 // codes that end a WebSocket its close code and reason, and for the retryable ones the
 // Retry-After the answer carries. docs/protocol.md lists every entry (a test keeps them in step).
 import { z } from 'zod';
+import { boundedText } from './util/bounded-text.js';
 
 interface CatalogEntry {
   readonly status: number;
@@ -31,6 +32,11 @@ export const ERRORS = {
   already_subscribed: { status: 400, message: 'already subscribed to this channel' },
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'method not allowed' },
+  request_timeout: { status: 408, message: 'the request did not arrive in time' },
+  uri_too_long: { status: 414, message: 'the request target is too long' },
+  upgrade_required: { status: 426, message: 'this endpoint needs a WebSocket upgrade (version 13)' },
+  headers_too_large: { status: 431, message: 'the request headers are too large' },
+  http_version_not_supported: { status: 505, message: 'only HTTP/1.0 and HTTP/1.1 are served' },
   slow_consumer: { status: 503, message: 'the send buffer is full', close: { code: 4008, reason: 'slow consumer' } },
   lagging: { status: 503, message: 'the reader fell further behind than MAX_LAG_MS', close: { code: 4008, reason: 'lagging' } },
   unavailable: { status: 503, message: 'storage is unavailable; retry later', retryAfterSeconds: 1 },
@@ -67,6 +73,14 @@ export const CLOSE = {
 export const ErrorDetailSchema = z.object({ index: z.number().int().optional(), path: z.string(), message: z.string() });
 export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
 
+/**
+ * An error lists at most this many details, each with a bounded path and message; `detailCount`
+ * then says how many there were. A hostile body must not get an answer larger than itself.
+ */
+export const MAX_ERROR_DETAILS = 20;
+const MAX_DETAIL_PATH = 128;
+const MAX_DETAIL_MESSAGE = 256;
+
 export class SigcastError extends Error {
   override readonly name: string = 'SigcastError';
   readonly status: number;
@@ -74,16 +88,25 @@ export class SigcastError extends Error {
   readonly retryAfterMs: number | undefined;
   /** The channel the error is about (a `forbidden` one), named in the answer. */
   readonly channel: string | undefined;
+  /** At most MAX_ERROR_DETAILS, each bounded. */
+  readonly details?: ErrorDetail[];
+  /** How many details there were, when `details` lists only the first of them. */
+  readonly detailCount?: number;
   constructor(
     readonly code: ErrorCode,
     message?: string,
-    readonly details?: ErrorDetail[],
-    options?: { cause?: unknown; retryAfterMs?: number; channel?: string },
+    details?: ErrorDetail[],
+    options?: { cause?: unknown; retryAfterMs?: number; channel?: string; detailCount?: number },
   ) {
-    super(message ?? ERRORS[code].message, options);
+    super(boundedText(message ?? ERRORS[code].message, 512), options);
     this.status = ERRORS[code].status;
     this.retryAfterMs = options?.retryAfterMs;
     this.channel = options?.channel;
+    if (details !== undefined) {
+      this.details = details.slice(0, MAX_ERROR_DETAILS).map(boundedDetail);
+      const count = Math.max(options?.detailCount ?? 0, details.length);
+      if (count > this.details.length) this.detailCount = count;
+    }
   }
 
   get retryAfterSeconds(): number | undefined {
@@ -99,13 +122,18 @@ export function asSigcastError(error: unknown): SigcastError {
 }
 
 /** The JSON body of an HTTP error answer. */
-export function errorBody(error: SigcastError): { error: { code: ErrorCode; message: string; channel?: string; details?: ErrorDetail[] } } {
+export function errorBody(error: SigcastError): { error: { code: ErrorCode; message: string; channel?: string; details?: ErrorDetail[]; detailCount?: number } } {
   return {
     error: {
       code: error.code,
       message: error.message,
       ...(error.channel !== undefined ? { channel: error.channel } : {}),
       ...(error.details ? { details: error.details } : {}),
+      ...(error.detailCount !== undefined ? { detailCount: error.detailCount } : {}),
     },
   };
+}
+
+function boundedDetail(detail: ErrorDetail): ErrorDetail {
+  return { ...detail, path: boundedText(detail.path, MAX_DETAIL_PATH), message: boundedText(detail.message, MAX_DETAIL_MESSAGE) };
 }

@@ -161,6 +161,8 @@ export const ErrorFrameSchema = z.object({
   details: z.array(ErrorDetailSchema).optional(),
   /** For `rate_limited` and other retryable errors: how long to wait before retrying, in ms. */
   retryAfterMs: z.number().int().nonnegative().optional(),
+  /** How many details there were, when `details` lists only the first MAX_ERROR_DETAILS. */
+  detailCount: z.number().int().optional(),
 });
 
 export const ServerFrameSchema = z.discriminatedUnion('type', [

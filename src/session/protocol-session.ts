@@ -241,6 +241,7 @@ export class ProtocolSession implements Session {
       ...((channel ?? known.channel) !== undefined ? { channel: channel ?? known.channel } : {}),
       ...(known.details ? { details: known.details } : {}),
       ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
+      ...(known.detailCount !== undefined ? { detailCount: known.detailCount } : {}),
     };
     this.send(frame);
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SigcastError, type ErrorDetail } from '../errors.js';
+import { MAX_ERROR_DETAILS, SigcastError, type ErrorDetail } from '../errors.js';
 import { PublishItemSchema, type PublishItem, type Signal } from './schema.js';
 import { newSignalId } from './signal-id.js';
 
@@ -29,16 +29,20 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
   if (items.length > maxBatch) {
     throw new SigcastError('batch_too_large', `batch holds ${items.length} signals; the limit is ${maxBatch}`);
   }
+  // Only the first details are kept (the answer lists no more), the rest only counted.
   const details: ErrorDetail[] = [];
+  let detailCount = 0;
   const parsed = items.map((item, index) => {
     const result = PublishItemSchema.safeParse(item);
     if (!result.success) {
-      for (const issue of result.error.issues) details.push({ index, path: issue.path.join('.') || '(item)', message: issue.message });
+      for (const issue of result.error.issues) {
+        if (++detailCount <= MAX_ERROR_DETAILS) details.push({ index, path: issue.path.join('.') || '(item)', message: issue.message });
+      }
       return undefined;
     }
     return result.data;
   });
-  if (details.length > 0) throw new SigcastError('invalid_signal', undefined, details);
+  if (detailCount > 0) throw new SigcastError('invalid_signal', undefined, details, { detailCount });
 
   const batchByChannel = new Map<string, number>();
   const plan: PublishPlan = { batches: [], placements: [] };
