@@ -1,11 +1,13 @@
 // The registry of wire encodings. Everything that differs between JSON and msgpack is stated
 // here once (frame kind, subprotocol, topic prefix, encode, decode); the rest of sigcast asks
 // the registry, so a third encoding touches this file and nothing else.
-import { C1, Packr } from 'msgpackr';
+import { Packr } from 'msgpackr';
 import { SigcastError } from '../errors.js';
 import { entryJson } from '../signal/entry-json.js';
 import type { Entry } from '../signal/schema.js';
+import { boundedText } from '../util/bounded-text.js';
 import { MSGPACK_OPTIONS } from './msgpack-options.js';
+import { jsonProblem, msgpackProblem } from './strict-data.js';
 
 /**
  * What a transport writes: a text frame or a binary frame. A text payload may be pre-encoded
@@ -28,7 +30,10 @@ export interface EncodingSpec {
   encode(frame: unknown): WireFrame;
   /** An entry frame; may reuse the text the broker stored the entry as. `replaced`: on a conflated feed. */
   encodeEntry(entry: Entry, replaced?: number): WireFrame;
-  /** Throws SigcastError (bad_json / bad_msgpack) on malformed bytes. */
+  /**
+   * Plain data only (strict-data.ts: no extension types, no prototype keys, bounded depth);
+   * throws SigcastError (bad_json / bad_msgpack) otherwise. Messages never echo the input at length.
+   */
   decode(bytes: Uint8Array): unknown;
 }
 
@@ -47,11 +52,15 @@ const json: EncodingSpec = {
     binary: false,
   }),
   decode(bytes) {
+    let value: unknown;
     try {
-      return JSON.parse(textDecoder.decode(bytes));
+      value = JSON.parse(textDecoder.decode(bytes));
     } catch (error) {
-      throw new SigcastError('bad_json', `not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new SigcastError('bad_json', `not valid JSON: ${boundedText(error instanceof Error ? error.message : String(error), 160)}`);
     }
+    const problem = jsonProblem(value);
+    if (problem) throw new SigcastError('bad_json', `not valid sigcast JSON: ${problem}`);
+    return value;
   },
 };
 
@@ -63,15 +72,14 @@ const msgpack: EncodingSpec = {
   encode: (frame) => ({ payload: packr.pack(frame), binary: true }),
   encodeEntry: (entry, replaced) => ({ payload: packr.pack({ type: 'entry', ...entry, ...(replaced === undefined ? {} : { replaced }) }), binary: true }),
   decode(bytes) {
-    let value: unknown;
+    // Checked before msgpackr sees the bytes: it would materialise its own extensions.
+    const problem = msgpackProblem(bytes);
+    if (problem) throw new SigcastError('bad_msgpack', `not valid sigcast msgpack: ${problem}`);
     try {
-      value = packr.unpack(bytes);
+      return packr.unpack(bytes);
     } catch (error) {
-      throw new SigcastError('bad_msgpack', `not valid msgpack: ${error instanceof Error ? error.message : String(error)}`);
+      throw new SigcastError('bad_msgpack', `not valid msgpack: ${boundedText(error instanceof Error ? error.message : String(error), 160)}`);
     }
-    // 0xC1 is "never used" in msgpack; msgpackr decodes it to a marker instead of failing.
-    if (containsNeverUsed(value, 0)) throw new SigcastError('bad_msgpack', 'not valid msgpack: reserved byte 0xc1');
-    return value;
   },
 };
 
@@ -91,11 +99,4 @@ export function encodingOfSubprotocol(protocol: string): Encoding | undefined {
 /** The encoding of an HTTP body with this (lower-cased, parameter-free) content type, if any. */
 export function encodingOfContentType(type: string): Encoding | undefined {
   return ENCODING_NAMES.find((name) => ENCODINGS[name].contentTypes.includes(type));
-}
-
-function containsNeverUsed(value: unknown, depth: number): boolean {
-  if (value === C1) return true;
-  if (depth > 8 || typeof value !== 'object' || value === null) return false;
-  const children = Array.isArray(value) ? value : Object.values(value);
-  return children.some((child) => containsNeverUsed(child, depth + 1));
 }
