@@ -13,8 +13,19 @@ import { ENCODINGS, encodingOfContentType, type Encoding } from '../protocol/enc
 import { MAX_REPLAY } from '../protocol/frames.js';
 import { errorResponse, internalErrorResponse, jsonResponse as json, type HttpHandler, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { ChannelNameSchema } from '../signal/schema.js';
+import { boundedText, quoted } from '../util/bounded-text.js';
+import { queryInteger } from './query.js';
 import { readiness } from './readiness.js';
 import { loadStaticFiles } from './static.js';
+
+/** A known route asked with a method it does not serve: the answer says which ones it does. */
+class MethodNotAllowed extends SigcastError {
+  constructor(readonly allow: string) {
+    super('method_not_allowed', `use ${allow}`);
+  }
+}
+
+const READ = 'GET, HEAD';
 
 export interface RoutesContext {
   broker: Broker;
@@ -64,8 +75,10 @@ export function createRoutes(context: RoutesContext): HttpHandler {
 async function route(context: RoutesContext, request: HttpRequest, cors: Record<string, string>, arrival: Arrival): Promise<HttpResponse> {
   const { method, path } = request;
   if (method === 'OPTIONS') return preflight(request, cors);
+  // HEAD is answered as GET; the transport sends the head of the answer only.
+  const reads = method === 'GET' || method === 'HEAD';
   if (path === '/v1/signals') {
-    if (method !== 'POST') throw methodNotAllowed('POST');
+    if (method !== 'POST') throw new MethodNotAllowed('POST');
     if (context.isClosing()) throw new SigcastError('shutting_down');
     const access = await publishAccess(context, request);
     const { encoding, body } = decodeBody(request);
@@ -75,14 +88,15 @@ async function route(context: RoutesContext, request: HttpRequest, cors: Record<
   }
   const history = /^\/v1\/channels\/([^/]+)\/history$/.exec(path);
   if (history) {
-    if (method !== 'GET') throw methodNotAllowed('GET');
-    const channel = decodeURIComponent(history[1]!);
+    if (!reads) throw new MethodNotAllowed(READ);
+    const channel = channelOf(history[1]!);
     const principal = context.access ? await context.access.gate.authenticate(factsOf(request), false) : undefined;
     if (principal && ChannelNameSchema.safeParse(channel).success && !maySubscribe(principal, channel)) {
-      throw new SigcastError('forbidden', `not allowed to read ${JSON.stringify(channel)}`, undefined, { channel });
+      throw new SigcastError('forbidden', `not allowed to read ${quoted(channel)}`, undefined, { channel });
     }
     return json(200, await readHistory(context.broker, channel, request.query));
   }
+  if ((path === '/healthz' || path === '/readyz') && !reads) throw new MethodNotAllowed(READ);
   if (path === '/healthz') return json(200, { status: 'ok' });
   if (path === '/readyz') {
     // Shutting down decides it: no need to wait for a PING that a frozen Redis would not answer.
@@ -92,7 +106,16 @@ async function route(context: RoutesContext, request: HttpRequest, cors: Record<
     return json(answer.status, answer.body);
   }
   if (path === '/metrics' && !context.access?.metricsElsewhere) return metricsAnswer(context, request);
-  throw new SigcastError('not_found', `no route ${method} ${path}`);
+  throw new SigcastError('not_found', `no route ${boundedText(method, 16)} ${boundedText(path, 100)}`);
+}
+
+/** The channel named by a path segment; a malformed escape (`%`, `%FF`) is the client's error. */
+function channelOf(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new SigcastError('invalid_channel', 'the channel in the path is not valid percent-encoded UTF-8');
+  }
 }
 
 /**
@@ -111,7 +134,7 @@ export function createMetricsRoutes(context: Pick<RoutesContext, 'metrics' | 'lo
 }
 
 async function metricsAnswer(context: Pick<RoutesContext, 'metrics' | 'access'>, request: HttpRequest): Promise<HttpResponse> {
-  if (request.method !== 'GET') throw methodNotAllowed('GET');
+  if (request.method !== 'GET' && request.method !== 'HEAD') throw new MethodNotAllowed(READ);
   const token = context.access?.metricsToken;
   if (token !== undefined && !bearerIs(request, token)) throw new SigcastError('unauthorized', '/metrics needs Authorization: Bearer <METRICS_TOKEN>');
   return { status: 200, headers: { 'content-type': context.metrics.registry.contentType }, body: await context.metrics.registry.metrics() };
@@ -153,28 +176,15 @@ function decodeBody(request: HttpRequest): { encoding: Encoding; body: unknown }
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const encoding = encodingOfContentType(type);
   if (encoding !== undefined) return { encoding, body: ENCODINGS[encoding].decode(request.body) };
-  throw new SigcastError('unsupported_media_type', `content-type ${JSON.stringify(type || '(none)')} is not supported; use application/json or application/msgpack`);
+  throw new SigcastError('unsupported_media_type', `content-type ${quoted(type || '(none)')} is not supported; use application/json or application/msgpack`);
 }
 
 async function readHistory(broker: Broker, channel: string, query: URLSearchParams): Promise<object> {
-  if (!ChannelNameSchema.safeParse(channel).success) throw new SigcastError('invalid_channel', `invalid channel name ${JSON.stringify(channel)}`);
-  const since = optionalInt(query, 'since');
-  const last = optionalInt(query, 'last') ?? MAX_REPLAY;
-  if (last > MAX_REPLAY) throw new SigcastError('bad_request', `last must be at most ${MAX_REPLAY}`);
+  if (!ChannelNameSchema.safeParse(channel).success) throw new SigcastError('invalid_channel', `invalid channel name ${quoted(channel)}`);
+  const since = queryInteger(query, 'since', Number.MAX_SAFE_INTEGER);
+  const last = queryInteger(query, 'last', MAX_REPLAY) ?? MAX_REPLAY;
   const page = await broker.history(channel, { ...(since !== undefined ? { afterSeq: since } : {}), limit: last });
   return { channel, ...page };
-}
-
-function optionalInt(query: URLSearchParams, name: string): number | undefined {
-  const raw = query.get(name);
-  if (raw === null) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new SigcastError('bad_request', `${name} must be a non-negative integer`);
-  return value;
-}
-
-function methodNotAllowed(allowed: string): SigcastError {
-  return new SigcastError('method_not_allowed', `use ${allowed}`);
 }
 
 function answerError(context: Pick<RoutesContext, 'metrics' | 'log'>, error: unknown, requestId?: string): HttpResponse {
@@ -183,5 +193,5 @@ function answerError(context: Pick<RoutesContext, 'metrics' | 'log'>, error: unk
     return internalErrorResponse();
   }
   context.metrics.protocolErrors.inc({ code: error.code });
-  return errorResponse(error, challengeHeaders(error));
+  return errorResponse(error, { ...challengeHeaders(error), ...(error instanceof MethodNotAllowed ? { allow: error.allow } : {}) });
 }

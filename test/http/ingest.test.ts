@@ -87,7 +87,7 @@ describe('POST /v1/signals', () => {
     expect(((await badChannel.json()) as { error: { code: string } }).error.code).toBe('invalid_channel');
     const badQuery = await fetch(`${node.baseUrl}/v1/channels/H.A/history?since=-3`);
     expect(badQuery.status).toBe(400);
-    expect(((await badQuery.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'bad_request', message: 'since must be a non-negative integer' });
+    expect(((await badQuery.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'bad_request', message: `since must be a decimal integer from 0 to ${Number.MAX_SAFE_INTEGER}` });
     const tooMany = await fetch(`${node.baseUrl}/v1/channels/H.A/history?last=5000`);
     expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('bad_request');
   });
