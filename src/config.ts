@@ -38,6 +38,10 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('fatal, error, warn, info, debug, trace or silent (JSON logs on stdout)'),
   /** Largest accepted HTTP body. */
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('Largest HTTP body (413 past it)'),
+  /** Longest HTTP request target, path and query (414 past it). */
+  MAX_URL_BYTES: int(256, 65_536).default(4096).describe('Longest HTTP request target, path and query (414 past it)'),
+  /** Most bytes of HTTP header lines in one request (431 past it). */
+  MAX_HEADER_BYTES: int(1024, 65_536).default(8192).describe('Most bytes of HTTP header lines in one request (431 past it)'),
   /** Largest number of signals in one publish (HTTP or WebSocket). */
   MAX_BATCH: int(1, 10_000).default(1000).describe('Most signals in one publish (413 past it)'),
   /** Largest accepted WebSocket frame from a client. */

@@ -90,6 +90,8 @@ export function transportOptions(config: Config): TransportOptions {
   return {
     wsPath: WS_PATH,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    maxUrlBytes: config.MAX_URL_BYTES,
+    maxHeaderBytes: config.MAX_HEADER_BYTES,
     maxFrameBytes: config.MAX_FRAME_BYTES,
     sendBufferBytes: config.SEND_BUFFER_BYTES,
     heartbeatSeconds: config.HEARTBEAT_SECONDS,

@@ -13,13 +13,13 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-/** Bodies a scrape may send (none): anything larger is refused. */
-const MAX_BODY_BYTES = 1024;
+/** Bodies a scrape may send (none): anything larger is refused; heads as small as a scrape's. */
+const LIMITS = { maxBodyBytes: 1024, maxUrlBytes: 4096, maxHeaderBytes: 8192 };
 
 /** Rejects with a ListenError when it cannot listen. */
 export function listenMetrics(host: string, port: number, handler: HttpHandler): Promise<MetricsListener> {
   const server = createServer((req, res) => {
-    void readHttpRequest(req, MAX_BODY_BYTES).then(async (parsed) => {
+    void readHttpRequest(req, LIMITS).then(async (parsed) => {
       if (!parsed.ok) {
         if ('response' in parsed) writeHttpResponse(res, parsed.response);
         return;

@@ -44,3 +44,9 @@ export function heartbeatIdleSeconds(heartbeatSeconds: number): number {
 
 /** Why a socket was dropped for silence: uWS's own words, so both transports report the same. */
 export const HEARTBEAT_TIMEOUT_REASON = 'WebSocket timed out from inactivity';
+
+/**
+ * How long an HTTP request may take to arrive, head and body, and an idle keep-alive connection
+ * may stay: uWS's fixed HTTP timeout (about 10 s), which the ws transport matches.
+ */
+export const HTTP_REQUEST_TIMEOUT_MS = 10_000;

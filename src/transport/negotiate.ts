@@ -1,4 +1,5 @@
 import { ENCODING_NAMES, ENCODINGS, encodingOfSubprotocol, isEncoding, type Encoding } from '../protocol/encoding.js';
+import { quoted } from '../util/bounded-text.js';
 
 /** Subprotocols a client may offer instead of the `encoding` query parameter, from the registry. */
 export const SUBPROTOCOLS: Readonly<Record<string, Encoding>> = Object.fromEntries(
@@ -8,17 +9,20 @@ export const SUBPROTOCOLS: Readonly<Record<string, Encoding>> = Object.fromEntri
 export type Negotiated = { encoding: Encoding; protocol: string } | { error: string };
 
 /**
- * Picks a connection's encoding from `?encoding=json|msgpack` and/or the Sec-WebSocket-Protocol
- * offer (pure). JSON when neither says anything.
+ * Picks a connection's encoding from `?encoding=json|msgpack` (every value the query holds, so
+ * that a repeated or empty parameter is refused rather than read one way or the other) and/or the
+ * Sec-WebSocket-Protocol offer (pure). JSON when neither says anything.
  */
-export function negotiateEncoding(queryEncoding: string | undefined, protocolHeader: string | undefined): Negotiated {
+export function negotiateEncoding(queryEncodings: readonly string[], protocolHeader: string | undefined): Negotiated {
   const offered = (protocolHeader ?? '')
     .split(',')
     .map((protocol) => protocol.trim())
     .filter((protocol) => protocol.length > 0);
+  if (queryEncodings.length > 1) return { error: 'encoding may be given once' };
   let encoding: Encoding | undefined;
-  if (queryEncoding) {
-    if (!isEncoding(queryEncoding)) return { error: `encoding must be ${ENCODING_NAMES.join(' or ')}, not ${JSON.stringify(queryEncoding)}` };
+  const queryEncoding = queryEncodings[0];
+  if (queryEncoding !== undefined) {
+    if (!isEncoding(queryEncoding)) return { error: `encoding must be ${ENCODING_NAMES.join(' or ')}, not ${quoted(queryEncoding, 32)}` };
     encoding = queryEncoding;
   }
   if (offered.length === 0) return { encoding: encoding ?? 'json', protocol: '' };
@@ -28,4 +32,3 @@ export function negotiateEncoding(queryEncoding: string | undefined, protocolHea
   }
   return { error: `no supported subprotocol offered; use one of ${Object.keys(SUBPROTOCOLS).join(', ')}` };
 }
-

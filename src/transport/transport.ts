@@ -81,6 +81,10 @@ export interface TransportOptions {
   /** Path of the WebSocket endpoint. */
   wsPath: string;
   maxBodyBytes: number;
+  /** Longest request target (path and query): 414 past it. */
+  maxUrlBytes: number;
+  /** Most bytes of header lines in one request: 431 past it. */
+  maxHeaderBytes: number;
   maxFrameBytes: number;
   /** Send-buffer bytes past which a socket is closed as a slow consumer. */
   sendBufferBytes: number;

@@ -23,6 +23,9 @@ export function loadUws(): LoadedUws {
   const uws = require('uWebSockets.js') as UwsModule;
   // The native addon's functions are native code; the emulation's are plain JavaScript.
   const native = Function.prototype.toString.call(uws.App).includes('[native code]');
+  // No `uWebSockets: 20` header on every answer: a banner only tells a scanner what to try.
+  // `_cfg('silent')` is the native addon's switch for it (process-wide; the emulation has none).
+  if (native && typeof uws._cfg === 'function') uws._cfg('silent');
   cached = native
     ? { uws, native }
     : { uws, native, reason: nativeLoadError() ?? 'the JavaScript fallback was selected (UWS_USE_FALLBACK?)' };

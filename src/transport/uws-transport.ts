@@ -1,17 +1,17 @@
 // HTTP and WebSocket on uWebSockets.js: fan-out by topic publish, frames copied once per socket.
-import type { HttpRequest, HttpResponse, ListenOptions, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
-import { CLOSE } from '../errors.js';
+import type { ListenOptions, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import { CLOSE, SigcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
-import { internalErrorResponse } from '../protocol/http.js';
-import { refusedUpgrade } from './http-answers.js';
+import { errorResponse, internalErrorResponse, type HttpResponse } from '../protocol/http.js';
+import { shuttingDownUpgrade } from './http-answers.js';
 import { LagMonitor, LagProbes } from './lag-monitor.js';
 import { diagnoseListenFailure, ListenError } from './listen-error.js';
 import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
-import { negotiateEncoding } from './negotiate.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
-import type { CloseCause, Connection, Session, SessionFactory, Transport, TransportHandlers, TransportOptions, UpgradeRequest } from './transport.js';
-import { readHttpBody, remoteAddressOf, writeHttpResponse } from './uws-http.js';
+import type { CloseCause, Connection, Session, SessionFactory, Transport, TransportHandlers, TransportOptions } from './transport.js';
+import { checkHandshake, type Handshake } from './upgrade-policy.js';
+import { isAborted, readHead, readHttpBody, watchAborted, writeHttpResponse } from './uws-http.js';
 import { loadUws } from './uws-loader.js';
 
 interface SocketData {
@@ -146,13 +146,10 @@ function closeCauseOf(code: number, message: string): CloseCause {
 /** Close codes that mean a frame broke the protocol (RFC 6455 section 7.4.1). */
 const PROTOCOL_CLOSE_CODES = new Set([1002, 1003, 1007, 1009]);
 
-/** Headers, query and peer address of an upgrade, copied out of uWS's short-lived request. */
-function upgradeRequestOf(res: HttpResponse, req: HttpRequest): UpgradeRequest {
-  const headers: Record<string, string> = {};
-  req.forEach((name, value) => {
-    headers[name] = value;
-  });
-  return { headers, query: new URLSearchParams(req.getQuery() ?? ''), remoteAddress: remoteAddressOf(res) };
+/** A request to the WebSocket path that uWS did not take as a handshake: refused as the policy says. */
+function notAHandshake(request: Handshake): HttpResponse {
+  const verdict = checkHandshake(request);
+  return 'refused' in verdict ? verdict.refused : errorResponse(new SigcastError('bad_request', 'not a valid WebSocket handshake'), { connection: 'close' });
 }
 
 export class UwsTransport implements Transport, TopicBook {
@@ -204,36 +201,38 @@ export class UwsTransport implements Transport, TopicBook {
       idleTimeout: heartbeatIdleSeconds(options.heartbeatSeconds),
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
-        const negotiated = negotiateEncoding(req.getQuery('encoding'), req.getHeader('sec-websocket-protocol'));
-        if ('error' in negotiated || this.closing) return writeHttpResponse(res, refusedUpgrade(negotiated, this.closing));
-        const key = req.getHeader('sec-websocket-key');
-        const extensions = req.getHeader('sec-websocket-extensions');
-        const data: SocketData = { encoding: negotiated.encoding, protocol: negotiated.protocol };
+        // Everything of `req` is read now (it is gone after this callback).
+        const head = readHead(res, req, options);
+        const verdict = head.refusal ? { refused: head.refusal } : checkHandshake(head);
+        if ('refused' in verdict || this.closing) {
+          watchAborted(res);
+          return writeHttpResponse(res, 'refused' in verdict ? verdict.refused : shuttingDownUpgrade());
+        }
+        const key = head.headers['sec-websocket-key']!;
+        const extensions = head.headers['sec-websocket-extensions'] ?? '';
+        const data: SocketData = { encoding: verdict.encoding, protocol: verdict.protocol };
         const check = this.handlers!.upgrade;
-        if (!check) return res.upgrade<SocketData>(data, key, negotiated.protocol, extensions, context);
-        // uWS's asynchronous upgrade: everything of `req` is read now (it is gone after this
-        // callback), onAborted before any await, and the upgrade itself corked.
-        const request = upgradeRequestOf(res, req);
-        let aborted = false;
-        res.onAborted(() => (aborted = true));
-        void check(request).then(
+        if (!check) return res.upgrade<SocketData>(data, key, verdict.protocol, extensions, context);
+        // uWS's asynchronous upgrade: onAborted before any await, and the upgrade itself corked.
+        watchAborted(res);
+        void check({ headers: head.headers, query: head.query, remoteAddress: head.remoteAddress }).then(
           (decision) => {
             if (!decision.accept) {
-              if (!aborted) writeHttpResponse(res, decision.response);
+              if (!isAborted(res)) writeHttpResponse(res, decision.response);
               return;
             }
-            if (aborted || this.closing) {
+            if (isAborted(res) || this.closing) {
               decision.abandon();
-              if (!aborted) writeHttpResponse(res, refusedUpgrade(negotiated, true));
+              if (!isAborted(res)) writeHttpResponse(res, shuttingDownUpgrade());
               return;
             }
             const accepted = { sessions: decision.sessions, opened: false };
-            res.cork(() => res.upgrade<SocketData>({ ...data, accepted }, key, negotiated.protocol, extensions, context));
+            res.cork(() => res.upgrade<SocketData>({ ...data, accepted }, key, verdict.protocol, extensions, context));
             if (!accepted.opened) decision.abandon();
           },
           (error: unknown) => {
             this.log.error({ err: error }, 'upgrade handler failed');
-            if (!aborted) writeHttpResponse(res, internalErrorResponse());
+            if (!isAborted(res)) writeHttpResponse(res, internalErrorResponse());
           },
         );
       },
@@ -270,9 +269,12 @@ export class UwsTransport implements Transport, TopicBook {
       },
     });
     this.app.any('/*', (res, req) => {
-      const request = readHttpBody(res, req, options.maxBodyBytes);
+      const request = readHttpBody(res, req, options);
       void request.then(async (parsed) => {
         if (!parsed.ok) return writeHttpResponse(res, parsed.response);
+        // uWS sends only what looks like a handshake to the upgrade handler; the rest of the
+        // WebSocket path's requests land here and get the policy's refusal.
+        if (parsed.request.path === options.wsPath) return writeHttpResponse(res, notAHandshake(parsed.request));
         const response = await this.handlers!.http(parsed.request).catch((error: unknown) => {
           this.log.error({ err: error }, 'HTTP handler failed');
           return internalErrorResponse();

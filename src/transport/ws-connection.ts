@@ -1,5 +1,5 @@
 // One client socket of the ws transport.
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
 import type { Beating } from './heartbeat.js';
@@ -34,13 +34,15 @@ export class WsConnection implements Connection, Beating, Probed {
   session: Session | undefined;
   lastHeardAt = Date.now();
   lastPingAt = 0;
+  lastDrainedBytes = 0;
+  hadBacklog = false;
   readonly topics = new Set<string>();
   readonly lag = new LagProbes();
   private done = false;
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly raw: Duplex,
+    private readonly raw: Socket,
     readonly encoding: Encoding,
     private readonly owner: ConnectionOwner,
     private readonly hardCapBytes: number,
@@ -121,8 +123,26 @@ export class WsConnection implements Connection, Beating, Probed {
     if (!this.closed && this.socket.readyState === WebSocket.OPEN) this.socket.ping(payload);
   }
 
+  /**
+   * Answers a client's ping (ws's own auto-pong is off: it drops a client after 60 pongs not yet
+   * flushed, where uWS answers every ping). A flood of pings from a client that does not read
+   * meets the same hard cap as any other send.
+   */
+  pong(data: Buffer): void {
+    if (this.closed || this.socket.readyState !== WebSocket.OPEN) return;
+    this.socket.pong(data);
+    this.writes.noteWrite(data.length + 2);
+    if (this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
+  }
+
+  /** Any byte from the client counts as a sign of life, even half a frame. */
   heard(): void {
     this.lastHeardAt = Date.now();
+  }
+
+  drainedBytes(): number {
+    // bytesWritten counts what is still queued too: take that away to get what the kernel took.
+    return this.raw.bytesWritten - this.raw.writableLength;
   }
 
   bufferedAmount(): number {

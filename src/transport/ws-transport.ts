@@ -1,22 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CLOSE } from '../errors.js';
+import { CLOSE, SigcastError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Encoding, WireFrame } from '../protocol/encoding.js';
-import { internalErrorResponse, type HttpRequest, type HttpResponse } from '../protocol/http.js';
+import { errorResponse, internalErrorResponse, type HttpRequest, type HttpResponse } from '../protocol/http.js';
 import { Heartbeat } from './heartbeat.js';
 import { LagMonitor } from './lag-monitor.js';
-import { refusedUpgrade } from './http-answers.js';
+import { shuttingDownUpgrade } from './http-answers.js';
 import { ListenError, listenProblemOf } from './listen-error.js';
-import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, sendBufferHardCap } from './limits.js';
-import { negotiateEncoding } from './negotiate.js';
+import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, HTTP_REQUEST_TIMEOUT_MS, sendBufferHardCap } from './limits.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
+import { checkHandshake } from './upgrade-policy.js';
 import type { CloseCause, CloseInfo, SessionFactory, Transport, TransportHandlers, TransportOptions } from './transport.js';
 import { WsConnection, type ConnectionOwner } from './ws-connection.js';
 import { buildDataFrame } from './ws-frame.js';
-import { readHttpRequest, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
+import { parseErrorAnswer, readHttpRequest, refusalOf, requestHead, writeHttpResponse, writeRawHttpResponse } from './ws-http.js';
 
 /** How long shutdown waits by default for clients to answer the close frame before dropping them. */
 const CLOSE_GRACE_MS = 1000;
@@ -48,13 +48,38 @@ export class WsTransport implements Transport, ConnectionOwner {
     private readonly options: TransportOptions,
     private readonly log: Logger,
   ) {
-    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server = createServer(
+      {
+        // uWS's limits and timeouts rather than Node's (16 KiB heads; 60 s for headers, 300 s a request):
+        // a little over sigcast's own head limits, so that request-head.ts gives the precise answer.
+        maxHeaderSize: options.maxUrlBytes + options.maxHeaderBytes + 1024,
+        headersTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        // How often those timeouts are checked (Node's default, 30 s, would let them run 3x over).
+        connectionsCheckingInterval: 1000,
+        // Host is checked by request-head.ts, for a catalog answer.
+        requireHostHeader: false,
+      },
+      (req, res) => void this.onRequest(req, res),
+    );
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (error: Error, socket: Duplex) => {
+      const answer = parseErrorAnswer(error, options.maxUrlBytes);
+      if (answer) writeRawHttpResponse(socket, answer);
+      else socket.destroy();
+    });
+    // A CONNECT is not an upgrade sigcast serves (node:http would drop it without a word).
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+      writeRawHttpResponse(socket, errorResponse(new SigcastError('method_not_allowed', 'CONNECT is not served'), { connection: 'close' })),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: frameHardLimit(options.maxFrameBytes),
+      // Pongs are answered by WsConnection.pong: ws's own drops a client after 60 in a burst.
+      autoPong: false,
       handleProtocols: (_offered, req) => this.protocols.get(req) ?? false,
     });
     this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
@@ -142,21 +167,26 @@ export class WsTransport implements Transport, ConnectionOwner {
   // ---- HTTP and upgrades ----
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const parsed = await readHttpRequest(req, this.options.maxBodyBytes);
+    const parsed = await readHttpRequest(req, this.options);
     if (!parsed.ok) {
       if ('response' in parsed) writeHttpResponse(res, parsed.response);
       return;
     }
+    // A request to the WebSocket path that is not an upgrade: the policy says why (426, 405).
+    if (parsed.request.path === this.options.wsPath) return writeHttpResponse(res, this.notAnUpgrade(parsed.request));
     writeHttpResponse(res, await this.answer(parsed.request));
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const request = { ...requestHead(req), body: Buffer.alloc(0) };
+    const refusal = refusalOf(req, this.options);
+    if (refusal) return writeRawHttpResponse(socket, refusal);
     // Like uWS, only the WebSocket path upgrades; elsewhere an upgrade is a plain request.
     if (request.path !== this.options.wsPath) return writeRawHttpResponse(socket, await this.answer(request));
-    const negotiated = negotiateEncoding(request.query.get('encoding') ?? undefined, request.headers['sec-websocket-protocol']);
-    if ('error' in negotiated || this.closing) return writeRawHttpResponse(socket, refusedUpgrade(negotiated, this.closing));
+    const verdict = checkHandshake(request);
+    if ('refused' in verdict) return writeRawHttpResponse(socket, verdict.refused);
+    if (this.closing) return writeRawHttpResponse(socket, shuttingDownUpgrade());
     let sessions = this.handlers!.sessions;
     let abandon = (): void => {};
     const check = this.handlers!.upgrade;
@@ -167,30 +197,34 @@ export class WsTransport implements Transport, ConnectionOwner {
       ({ sessions, abandon } = decision);
       if (this.closing || socket.destroyed) {
         abandon();
-        return writeRawHttpResponse(socket, refusedUpgrade(negotiated, true));
+        return writeRawHttpResponse(socket, shuttingDownUpgrade());
       }
     }
-    this.protocols.set(req, negotiated.protocol);
+    this.protocols.set(req, verdict.protocol);
     let opened = false;
     // ws calls back synchronously once the 101 is written, or never (the socket was gone).
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       opened = true;
-      this.onOpen(ws, socket, negotiated.encoding, sessions);
+      this.onOpen(ws, socket as Socket, verdict.encoding, sessions);
     });
     if (!opened) abandon();
   }
 
-  private onOpen(ws: WebSocket, raw: Duplex, encoding: Encoding, sessions: SessionFactory): void {
+  private notAnUpgrade(request: HttpRequest): HttpResponse {
+    const verdict = checkHandshake(request);
+    return 'refused' in verdict ? verdict.refused : errorResponse(new SigcastError('upgrade_required'), { upgrade: 'websocket', connection: 'close' });
+  }
+
+  private onOpen(ws: WebSocket, raw: Socket, encoding: Encoding, sessions: SessionFactory): void {
     const connection = new WsConnection(ws, raw, encoding, this, sendBufferHardCap(this.options.sendBufferBytes), this.sweeper);
     this.connections.add(connection);
-    const heard = () => connection.heard();
-    ws.on('ping', heard);
+    // Every byte counts for the heartbeat (`ws` itself reads the same chunks).
+    raw.on('data', () => connection.heard());
+    ws.on('ping', (data: Buffer) => connection.pong(data));
     ws.on('pong', (data: Buffer) => {
-      connection.heard();
       if (!connection.closed) this.lagMonitor.onPong(connection, data);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      connection.heard();
       if (connection.closed) return;
       connection.lag.watched = true;
       const bytes = Array.isArray(data) ? Buffer.concat(data) : data;

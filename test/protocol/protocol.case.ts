@@ -430,8 +430,9 @@ export function httpCases(transport: TransportName, redisUrl: () => string): voi
     expect([missing.status, await missing.json()]).toMatchObject([404, { error: { code: 'not_found' } }]);
     const wrongMethod = await fetch(`${node.baseUrl}/v1/signals`);
     expect([wrongMethod.status, await wrongMethod.json()]).toMatchObject([405, { error: { code: 'method_not_allowed' } }]);
-    // A plain GET of the WebSocket path is an ordinary (unknown) route, on both transports.
-    expect((await fetch(node.wsUrl.replace('ws:', 'http:'))).status).toBe(404);
+    // A plain GET of the WebSocket path is told to upgrade, on both transports.
+    const plain = await fetch(node.wsUrl.replace('ws:', 'http:'));
+    expect([plain.status, plain.headers.get('upgrade'), await plain.json()]).toMatchObject([426, 'websocket', { error: { code: 'upgrade_required' } }]);
     const tooLarge = await postSignals(node.baseUrl, Array.from({ length: 40 }, () => signal('HTTP.A')));
     expect([tooLarge.status, tooLarge.body]).toMatchObject([413, { error: { code: 'body_too_large' } }]);
     expect((await postSignals(node.baseUrl, signal('HTTP.A'))).body.entries).toMatchObject([{ seq: 2 }]);
