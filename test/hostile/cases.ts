@@ -84,8 +84,12 @@ export interface WsRow {
   expect: PerTransport<WsOutcome>;
 }
 
+export function isPerTransport<T>(expect: PerTransport<T>): expect is { uws: T; ws: T } {
+  return typeof expect === 'object' && expect !== null && 'uws' in expect && 'ws' in expect;
+}
+
 export function outcomeFor<T>(expect: PerTransport<T>, transport: TransportName): T {
-  return typeof expect === 'object' && expect !== null && 'uws' in expect && 'ws' in expect ? expect[transport] : (expect as T);
+  return isPerTransport(expect) ? expect[transport] : expect;
 }
 
 // ---- inputs ----
