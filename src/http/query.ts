@@ -3,7 +3,7 @@
 // refused rather than read as something else (Number() would take most of them).
 import { SigcastError } from '../errors.js';
 
-const DECIMAL = /^[0-9]{1,16}$/;
+const DECIMAL = /^[0-9]+$/;
 
 /** The integer value of `name`, or undefined when absent; SigcastError bad_request otherwise. */
 export function queryInteger(query: URLSearchParams, name: string, max: number): number | undefined {

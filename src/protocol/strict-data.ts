@@ -12,6 +12,7 @@ export const MAX_DEPTH = 32;
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 const TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
+const EXTENSION = 'msgpack extension types (records, dates, bigints, ...) are not part of the protocol';
 const forbidden = (key: string): string => `the key ${JSON.stringify(key)} is not allowed`;
 
 /** Walks a value JSON.parse returned. Depth-bounded, so a 1 MiB `[[[[...` costs nothing. */
@@ -41,9 +42,10 @@ class Problem {
 
 /**
  * Reads msgpack's structure without building anything: exactly one value spanning all the bytes;
- * nil, booleans, integers, floats, UTF-8 strings, arrays and maps with string keys only. Binary
- * values, every extension type (msgpackr's records, bundled strings, structured clones, dates,
- * bigints, ...) and the never-used byte 0xc1 are refused.
+ * nil, booleans, integers, floats, UTF-8 strings, arrays and maps with string keys only, and
+ * msgpackr's `undefined` (an absent value). Binary values, every other extension type (msgpackr's
+ * records, bundled strings, structured clones, dates, bigints, ...) and the never-used byte 0xc1
+ * are refused.
  */
 export function msgpackProblem(bytes: Uint8Array): string | undefined {
   if (bytes.length === 0) return 'empty';
@@ -102,9 +104,13 @@ class Scanner {
       case 0xc5:
       case 0xc6:
         throw new Problem('binary values are not part of the protocol');
+      case 0xd4:
+        // fixext 1 of type 0, data 0: how msgpackr (and notepack) write `undefined`, read as absent.
+        if (this.bytes[this.position] === 0 && this.bytes[this.position + 1] === 0) return void this.take(2);
+        throw new Problem(EXTENSION);
       default:
-        // 0xc7-0xc9 and 0xd4-0xd8: ext 8/16/32 and fixext 1-16.
-        throw new Problem('msgpack extension types (records, dates, bigints, ...) are not part of the protocol');
+        // 0xc7-0xc9 and 0xd5-0xd8: ext 8/16/32 and fixext 2-16.
+        throw new Problem(EXTENSION);
     }
   }
 

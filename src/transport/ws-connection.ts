@@ -141,8 +141,10 @@ export class WsConnection implements Connection, Beating, Probed {
   }
 
   drainedBytes(): number {
-    // bytesWritten counts what is still queued too: take that away to get what the kernel took.
-    return this.raw.bytesWritten - this.raw.writableLength;
+    // Grows by what the kernel takes: bytesWritten - writableLength when a write completes, and
+    // libuv's own queue (writeQueueSize) shrinking while one large write (a corked replay) goes out.
+    const inLibuv = (this.raw as Socket & { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0;
+    return this.raw.bytesWritten - this.raw.writableLength - inLibuv;
   }
 
   bufferedAmount(): number {

@@ -1,6 +1,7 @@
 // Hostile publish bodies in both encodings (finding 8): msgpackr's own extensions, prototype keys,
 // depth, unbounded error details, and the ordinary schema errors.
 import { Packr } from 'msgpackr';
+import { MSGPACK_OPTIONS } from '../../src/protocol/msgpack-options.js';
 import { mp, msgpackMap, msgpackSignalWithMeta, nestedArrays, signalTo, withRawKey, type HttpRow } from './cases.js';
 import { MAX_BODY_BYTES, post } from './http-cases.js';
 
@@ -32,7 +33,9 @@ export const BODY_ROWS: HttpRow[] = [
   { name: 'msgpack typed array ext 0x74', finding: 8, request: ({ channel }) => metaValue(channel, new Packr({ moreTypes: true }).pack(new Float32Array([1]))), expect: badMsgpack },
   { name: 'msgpack structured clone (cycle)', finding: 8, request: () => msgpack(new Packr({ structuredClone: true }).pack(cyclic())), expect: badMsgpack },
   { name: 'msgpack bundled strings', finding: 8, request: ({ channel }) => msgpack(new Packr({ bundleStrings: true, useRecords: false }).pack(signalTo(channel, { strategy: 's'.repeat(40) }))), expect: badMsgpack },
-  { name: 'msgpack ext 0 (undefined)', finding: 8, request: ({ channel }) => metaValue(channel, Buffer.from([0xd4, 0x00, 0x00])), expect: badMsgpack },
+  { name: 'msgpack ext 0 with data (not undefined)', finding: 8, request: ({ channel }) => metaValue(channel, Buffer.from([0xd4, 0x00, 0x01])), expect: badMsgpack },
+  { name: 'msgpack undefined is no meta value', request: ({ channel }) => metaValue(channel, Buffer.from([0xd4, 0x00, 0x00])), expect: invalid },
+  { name: 'msgpack undefined in an optional field is absent', request: ({ channel }) => msgpack(new Packr(MSGPACK_OPTIONS).pack(signalTo(channel, { price: undefined }))), expect: { status: 200, stored: 1 } },
   { name: 'msgpack ext 8 of 16 bytes', request: ({ channel }) => metaValue(channel, Buffer.concat([Buffer.from([0xd8, 0x08]), Buffer.alloc(16)])), expect: badMsgpack },
   { name: 'msgpack bin value in meta', request: ({ channel }) => metaValue(channel, Buffer.from([0xc4, 0x02, 0x01, 0x02])), expect: badMsgpack },
   { name: 'msgpack bin as the whole body', request: () => msgpack(Buffer.concat([Buffer.from([0xc5, 0x10, 0x00]), Buffer.alloc(4096)])), expect: badMsgpack },
