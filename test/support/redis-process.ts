@@ -114,7 +114,7 @@ class Process implements RedisProcess {
 }
 
 /** A port that was free a moment ago (the OS picks it); the caller retries if it is taken since. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
