@@ -84,7 +84,8 @@ export class RedisBroker implements Broker {
         onRestored: (channel) => void this.catchUp(channel),
       },
     );
-    const { command } = this.topology;
+    const { command, acked } = this.topology;
+    acked?.on('ready', () => this.settle());
     command.on('ready', () => {
       this.commandUp = true;
       this.settle();
@@ -96,7 +97,7 @@ export class RedisBroker implements Broker {
     });
   }
 
-  /** Resolves once the command connection is ready and (one Redis) subscriptions are in place. */
+  /** Resolves once the command connections are ready and (one Redis) subscriptions are in place. */
   ready(): Promise<void> {
     if (this.closing) return Promise.reject(new BrokerClosedError());
     if (this.isReady()) return Promise.resolve();
@@ -262,8 +263,8 @@ export class RedisBroker implements Broker {
   }
 
   private isReady(): boolean {
-    const { command, live, mode } = this.topology;
-    return command.status === 'ready' && (mode === 'cluster' || live.inPlace);
+    const { command, acked, live, mode } = this.topology;
+    return command.status === 'ready' && (acked === undefined || acked.status === 'ready') && (mode === 'cluster' || live.inPlace);
   }
 
   private connectionLost(connection: string): void {

@@ -209,3 +209,44 @@ class Cluster implements RedisClusterHandle {
     }
   }
 }
+
+/** Node id of a running node (CLUSTER MYID). */
+export async function nodeId(cluster: RedisClusterHandle, node: ClusterNode): Promise<string> {
+  const client = cluster.client(node);
+  try {
+    return String(await client.cluster('MYID'));
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Reshards one slot to another master the way redis-cli does: IMPORTING on the target,
+ * MIGRATING on the source, MIGRATE every key, then SETSLOT NODE on both and on every master.
+ */
+export async function moveSlot(cluster: RedisClusterHandle, slot: number, to: ClusterNode): Promise<void> {
+  const from = await cluster.ownerOf(slot);
+  if (from === to) return;
+  const [fromId, toId] = await Promise.all([nodeId(cluster, from), nodeId(cluster, to)]);
+  const source = cluster.client(from);
+  const target = cluster.client(to);
+  try {
+    await target.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+    await source.cluster('SETSLOT', slot, 'MIGRATING', toId);
+    for (;;) {
+      const keys = (await source.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+      if (keys.length === 0) break;
+      await source.migrate('127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+    }
+    await target.cluster('SETSLOT', slot, 'NODE', toId);
+    await source.cluster('SETSLOT', slot, 'NODE', toId);
+    for (const master of await cluster.masters()) {
+      if (master === from || master === to) continue;
+      const client = cluster.client(master);
+      await client.cluster('SETSLOT', slot, 'NODE', toId).finally(() => client.disconnect());
+    }
+  } finally {
+    source.disconnect();
+    target.disconnect();
+  }
+}
