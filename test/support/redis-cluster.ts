@@ -24,6 +24,8 @@ export interface RedisClusterOptions {
   persistence?: boolean;
   /** Extra redis-server arguments for every node. */
   args?: string[];
+  /** Node i listens on basePort + i and its cluster bus on basePort + 10000 + i (default: free ports). */
+  basePort?: number;
 }
 
 export interface ClusterNode extends RedisProcess {
@@ -57,7 +59,7 @@ export interface RedisClusterHandle {
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 1;
-  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startClusterNode(options)));
+  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, (_, i) => startClusterNode(options, options.basePort === undefined ? undefined : options.basePort + i)));
   const cluster = new Cluster(nodes);
   try {
     // redis-cli makes the first `masters` addresses masters and spreads the rest over them.
@@ -70,11 +72,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   return cluster;
 }
 
-async function startClusterNode(options: RedisClusterOptions): Promise<ClusterNode> {
+async function startClusterNode(options: RedisClusterOptions, port: number | undefined): Promise<ClusterNode> {
   const persistence = options.persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   for (let attempt = 1; ; attempt++) {
-    // The bus port is chosen too: port + 10000 may be out of range or taken.
-    const busPort = await freePort();
+    // The bus port is chosen too: a free port's + 10000 may be out of range or taken.
+    const busPort = port === undefined ? await freePort() : port + 10_000;
     const args = [
       '--cluster-enabled', 'yes',
       '--cluster-config-file', 'nodes.conf',
@@ -88,9 +90,9 @@ async function startClusterNode(options: RedisClusterOptions): Promise<ClusterNo
       ...(options.args ?? []),
     ];
     try {
-      return trackRunning(await startRedisProcess({ args }));
+      return trackRunning(await startRedisProcess({ args, ...(port === undefined ? {} : { port }) }));
     } catch (error) {
-      if (attempt >= 5) throw error;
+      if (attempt >= 5 || port !== undefined) throw error;
     }
   }
 }
@@ -103,6 +105,9 @@ function trackRunning(server: RedisProcess): ClusterNode {
     address: `127.0.0.1:${server.port}`,
     get running() {
       return running;
+    },
+    get pid() {
+      return server.pid;
     },
     stop: async () => {
       running = false;
