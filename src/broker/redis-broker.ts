@@ -7,11 +7,12 @@ import {
   type HistoryQuery,
   type LiveListener,
 } from './broker.js';
+import { BrokerReadiness } from './broker-readiness.js';
 import { newEpoch } from './epoch.js';
-import { sendAckedAppend, sendAppend, withDeadline } from './redis-append.js';
-import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, toBrokerError } from './redis-connection.js';
+import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
+import { type BrokerLogger, type RedisConnectionOptions, toBrokerError } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
-import { appendArgv, parseAppendReply, parseForkReply, parseHistoryReply } from './redis-scripts.js';
+import { appendArgv, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
 import { openRedisTopology, type RedisTopology } from './redis-topology.js';
 import { SeenHeads } from './seen-heads.js';
 import { CHANNEL_NAME_PATTERN, type Entry, type Signal } from '../signal/schema.js';
@@ -31,30 +32,18 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   /** REDIS_ACK_TIMEOUT_MS: how long WAIT waits for them. @default 1000 */
   ackTimeoutMs?: number;
   logger?: BrokerLogger;
-  /** Told how long each command took (metrics). */
-  observeCommand?: CommandObserver;
 }
 
 const DEFAULT_SUBSCRIBER_PING_MS = 5000;
 const DEFAULT_ACK_TIMEOUT_MS = 1000;
-/** Forces a fork whatever the head seq: a repeated announcement proves the history diverged. */
-const ANY_SEQ = Number.MAX_SAFE_INTEGER;
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
 
 /**
  * Broker on one Redis or a Redis Cluster (redis-topology.ts): one Lua script per append (store,
  * trim, expire, announce), one per history read (redis-lua.ts), and a live subscriber.
  *
- * Resync: when a connection that had been ready goes down, a resync is due. It is reported to the
- * onResync listeners once the command connection is ready AND (one Redis) the subscriber has every
- * channel subscribed again, so whatever they re-read from history is followed by live
- * announcements. The first connect is not a resync. On a cluster, a channel lost on its shard and
- * subscribed again is caught up alone: its newest entry is handed to its listener, whose merge
- * reads whatever lies before it.
+ * Resync (broker-readiness.ts): after a lost connection, once ready again. On a cluster, a channel
+ * lost on its shard and subscribed again is caught up alone: its newest entry is handed to its
+ * listener, whose merge reads whatever lies before it.
  *
  * Rewinds (seen-heads.ts): a history found shorter than what this node saw of it, or an
  * announcement repeating a seq, moves the channel to a new epoch (the fork script), so that every
@@ -65,11 +54,9 @@ export class RedisBroker implements Broker {
   private readonly topology: RedisTopology;
   private readonly listeners = new Map<string, LiveListener>();
   private readonly seen = new SeenHeads();
-  private readonly resyncListeners: Array<() => void> = [];
-  private readyWaiters: Waiter[] = [];
+  private readonly readiness: BrokerReadiness;
   private closing: Promise<void> | undefined;
   private commandUp = false;
-  private resyncPending = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.topology = openRedisTopology(
@@ -80,10 +67,11 @@ export class RedisBroker implements Broker {
       },
       {
         onInPlace: () => this.settle(),
-        onLost: () => this.connectionLost('subscriber'),
+        onLost: () => this.readiness.lost('subscriber'),
         onRestored: (channel) => void this.catchUp(channel),
       },
     );
+    this.readiness = new BrokerReadiness(() => this.isReady(), options.logger);
     const { command, acked } = this.topology;
     acked?.on('ready', () => this.settle());
     command.on('ready', () => {
@@ -93,15 +81,13 @@ export class RedisBroker implements Broker {
     command.on('close', () => {
       if (!this.commandUp) return; // a failed reconnect attempt, already known to be down
       this.commandUp = false;
-      this.connectionLost('command');
+      this.readiness.lost('command');
     });
   }
 
   /** Resolves once the command connections are ready and (one Redis) subscriptions are in place. */
   ready(): Promise<void> {
-    if (this.closing) return Promise.reject(new BrokerClosedError());
-    if (this.isReady()) return Promise.resolve();
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return this.readiness.ready();
   }
 
   async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
@@ -158,7 +144,7 @@ export class RedisBroker implements Broker {
   }
 
   onResync(listener: () => void): void {
-    this.resyncListeners.push(listener);
+    this.readiness.onResync(listener);
   }
 
   async health(): Promise<BrokerHealth> {
@@ -188,10 +174,7 @@ export class RedisBroker implements Broker {
   private async shutdown(): Promise<void> {
     this.topology.live.close();
     this.listeners.clear();
-    this.resyncListeners.length = 0;
-    const waiters = this.readyWaiters;
-    this.readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(new BrokerClosedError());
+    this.readiness.close();
     await this.topology.quit();
   }
 
@@ -201,7 +184,7 @@ export class RedisBroker implements Broker {
     const limit = Number.isFinite(query.limit) ? Math.max(0, Math.floor(query.limit)) : Number.MAX_SAFE_INTEGER;
     let reply: unknown;
     try {
-      reply = await this.bounded(this.topology.command.sigcastHistory(keys.log, keys.meta, String(afterSeq), String(limit)), 0, 'history');
+      reply = await this.bounded(sendHistory(this.topology.command, keys, afterSeq, limit), 0, 'history');
     } catch (error) {
       throw toBrokerError(error, 'history');
     }
@@ -211,17 +194,11 @@ export class RedisBroker implements Broker {
   /** Moves a rewound history to a new epoch (unless someone did already); its newest entry is announced. */
   private async fork(channel: string, expectedEpoch: string, floorSeq: number): Promise<void> {
     const keys = channelKeys(this.options.keyPrefix, channel);
-    let reply: unknown;
     try {
-      reply = await this.bounded(this.topology.command.sigcastFork(keys.log, keys.meta, keys.live, expectedEpoch, String(floorSeq), newEpoch()), 0, 'fork');
+      await this.bounded(sendFork(this.topology.command, keys, channel, expectedEpoch, floorSeq, this.options.logger), 0, 'fork');
     } catch (error) {
       throw toBrokerError(error, 'history');
     }
-    if (!parseForkReply(reply).forked) return;
-    this.options.logger?.warn(
-      { channel, seenSeq: floorSeq === ANY_SEQ ? 'repeated' : floorSeq },
-      `the history of ${channel} went backwards (acknowledged appends were lost in a failover or restart): moved to a new epoch, its subscribers get a reset`,
-    );
   }
 
   private onLive(channel: string, entries: Entry[]): void {
@@ -267,28 +244,8 @@ export class RedisBroker implements Broker {
     return command.status === 'ready' && (acked === undefined || acked.status === 'ready') && (mode === 'cluster' || live.inPlace);
   }
 
-  private connectionLost(connection: string): void {
-    if (this.closing) return;
-    this.resyncPending = true;
-    this.options.logger?.warn({ connection }, 'Redis connection lost; reconnecting');
-  }
-
-  /** Called when a connection became ready: wakes ready() waiters and reports a due resync. */
   private settle(): void {
-    if (this.closing || !this.isReady()) return;
-    const waiters = this.readyWaiters;
-    this.readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-    if (!this.resyncPending) return;
-    this.resyncPending = false;
-    this.options.logger?.info({ subscriptions: this.topology.live.size }, 'Redis reconnected; resyncing');
-    for (const listener of [...this.resyncListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, 'onResync listener threw; ignoring');
-      }
-    }
+    if (!this.closing) this.readiness.settle(this.topology.live.size);
   }
 }
 

@@ -1,10 +1,17 @@
-// How one append reaches Redis: the script alone, or the script followed by WAIT on the same
+// How RedisBroker's commands reach Redis: an append alone, or followed by WAIT on the same
 // connection (REDIS_ACK_REPLICAS), which confirms that the master's replicas have everything that
-// connection wrote so far, this append included.
+// connection wrote so far, this append included; a history read; a fork of a rewound history;
+// and the overall deadline of a cluster command.
 import { Cluster } from 'ioredis';
 import { BrokerUnavailableError } from './broker.js';
+import { newEpoch } from './epoch.js';
+import type { BrokerLogger } from './redis-connection.js';
 import type { ChannelKeys } from './redis-keys.js';
+import { parseForkReply } from './redis-scripts.js';
 import type { CommandClient } from './redis-topology.js';
+
+/** floorSeq for a fork whatever the head seq: a repeated announcement proves the history diverged. */
+export const ANY_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** Replies that mean "ask again elsewhere or later": a pipeline on a cluster is not redirected for us. */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|Connection is closed/;
@@ -41,6 +48,23 @@ export async function sendAckedAppend(client: CommandClient, keys: ChannelKeys, 
     }
     return stored?.[1];
   }
+}
+
+export function sendHistory(client: CommandClient, keys: ChannelKeys, afterSeq: number, limit: number): Promise<unknown> {
+  return client.sigcastHistory(keys.log, keys.meta, String(afterSeq), String(limit));
+}
+
+/**
+ * Moves a rewound history to a new epoch unless it is not in `expectedEpoch` with a head below
+ * `floorSeq` any more (another node did it, or it is whole); its newest entry is announced.
+ */
+export async function sendFork(client: CommandClient, keys: ChannelKeys, channel: string, expectedEpoch: string, floorSeq: number, logger?: BrokerLogger): Promise<void> {
+  const reply = await client.sigcastFork(keys.log, keys.meta, keys.live, expectedEpoch, String(floorSeq), newEpoch());
+  if (!parseForkReply(reply).forked) return;
+  logger?.warn(
+    { channel, seenSeq: floorSeq === ANY_SEQ ? 'repeated' : floorSeq },
+    `the history of ${channel} went backwards (acknowledged appends were lost in a failover or restart): moved to a new epoch, its subscribers get a reset`,
+  );
 }
 
 /**
