@@ -207,7 +207,12 @@ export class RedisBroker implements Broker {
     const last = entries[entries.length - 1];
     if (!listener || !first || !last) return;
     if (this.seen.sawAnnouncement(channel, first.epoch, first.seq, last.seq) === 'ok') {
-      listener(entries);
+      // What a catch-up handed over already is not handed twice.
+      const upTo = this.seen.handedUpTo(channel, first.epoch);
+      const fresh = upTo === 0 ? entries : entries.filter((entry) => entry.seq > upTo);
+      if (fresh.length === 0) return;
+      this.seen.handed(channel, first.epoch, last.seq);
+      listener(fresh);
       return;
     }
     // A seq announced twice in one epoch: the history was rewound and new appends reuse its seqs.
@@ -223,7 +228,9 @@ export class RedisBroker implements Broker {
       const page = await this.history(channel, { limit: 1 });
       const newest = page.entries[0];
       const listener = this.listeners.get(channel);
-      if (newest && listener) listener([newest]);
+      if (!newest || !listener || newest.seq <= this.seen.handedUpTo(channel, newest.epoch)) return;
+      this.seen.handed(channel, newest.epoch, newest.seq);
+      listener([newest]);
     } catch (error) {
       this.options.logger?.warn({ err: error, channel }, 'could not catch up a re-subscribed channel; its next announcement will');
     }

@@ -17,6 +17,8 @@ export interface SeenPosition {
 interface Head extends SeenPosition {
   /** Newest seq announced in `epoch` (0 when none yet). */
   announced: number;
+  /** Newest seq handed to the listener in `epoch`: announced, or caught up after a re-subscription. */
+  handed: number;
 }
 
 export type Verdict = 'ok' | 'rewound';
@@ -25,7 +27,7 @@ export class SeenHeads {
   private readonly heads = new Map<string, Head>();
 
   track(channel: string): void {
-    if (!this.heads.has(channel)) this.heads.set(channel, { epoch: '', seq: 0, announced: 0 });
+    if (!this.heads.has(channel)) this.heads.set(channel, { epoch: '', seq: 0, announced: 0, handed: 0 });
   }
 
   untrack(channel: string): void {
@@ -62,6 +64,18 @@ export class SeenHeads {
     return 'ok';
   }
 
+  /** Seqs up to this one in `epoch` were handed to the listener already (0: none, or another epoch). */
+  handedUpTo(channel: string, epoch: string): number {
+    const head = this.heads.get(channel);
+    return head && head.epoch === epoch ? head.handed : 0;
+  }
+
+  /** `seq` of `epoch` was handed to the listener (ignored for an epoch that is not the head's). */
+  handed(channel: string, epoch: string, seq: number): void {
+    const head = this.heads.get(channel);
+    if (head && head.epoch === epoch) head.handed = Math.max(head.handed, seq);
+  }
+
   /**
    * Moves the head forward. Another epoch is adopted only if the head did not change since `sent`
    * (else a reply from before a newer epoch was seen would take the head back).
@@ -78,5 +92,6 @@ export class SeenHeads {
     head.epoch = epoch;
     head.seq = seq;
     head.announced = announced ? seq : 0;
+    head.handed = 0;
   }
 }

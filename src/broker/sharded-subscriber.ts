@@ -1,7 +1,7 @@
 // The live side of RedisBroker on a Redis Cluster: sharded pub/sub. A channel's announcements are
 // SPUBLISHed by the shard that owns its slot, so it is SSUBSCRIBEd there, on one subscriber
-// connection per shard master (shard-connection.ts), opened on demand. The cluster client's slot
-// map says who owns what; whenever it changes (MOVED, a failover, a resharding, the periodic
+// connection per shard master (shard-map.ts, shard-connection.ts), opened on demand. The cluster
+// client's slot map says who owns what; whenever it changes (MOVED, a failover, a resharding, the periodic
 // refresh) or a shard connection drops, reconcile() moves every affected channel to its owner,
 // batching SSUBSCRIBEs per slot (one command may not span slots), and reports each channel that
 // was lost and is back (`onRestored`), so that what it missed meanwhile is read from its list.
@@ -14,7 +14,8 @@ import { keySlot } from './cluster-slot.js';
 import type { LiveSubscriber } from './live-subscriber.js';
 import { type BrokerLogger, retryDelayMs, toBrokerError } from './redis-connection.js';
 import { parseAnnouncement } from './redis-scripts.js';
-import { ShardConnection, type ShardEvents } from './shard-connection.js';
+import type { ShardConnection, ShardEvents } from './shard-connection.js';
+import { ShardMap } from './shard-map.js';
 
 export interface ShardedSubscriberOptions {
   /** How often each shard connection is pinged. */
@@ -48,8 +49,7 @@ const SUBSCRIBE_ATTEMPTS = 3;
 
 export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly shards = new Map<string, ShardConnection>();
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly shards: ShardMap;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAttempt = 0;
   private reconciling = false;
@@ -57,14 +57,11 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   private closed = false;
 
   constructor(
-    private readonly cluster: Cluster,
+    cluster: Cluster,
     private readonly options: ShardedSubscriberOptions,
   ) {
+    this.shards = new ShardMap(cluster, options.connect, this, options.pingMs, options.logger);
     cluster.on('refresh', () => this.reconcile());
-    this.heartbeat = setInterval(() => {
-      for (const shard of this.shards.values()) void shard.ping();
-    }, options.pingMs);
-    this.heartbeat.unref();
   }
 
   get inPlace(): boolean {
@@ -77,8 +74,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   }
 
   get status(): string {
-    const up = [...this.shards.values()].filter((shard) => shard.up).length;
-    return `cluster ${this.cluster.status}, ${up}/${this.shards.size} shard connections up`;
+    return this.shards.status;
   }
 
   async subscribe(live: string, channel: string, listener: LiveListener): Promise<void> {
@@ -108,11 +104,9 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
 
   close(): void {
     this.closed = true;
-    clearInterval(this.heartbeat);
     clearTimeout(this.retryTimer);
     this.subscriptions.clear();
-    for (const shard of this.shards.values()) shard.close();
-    this.shards.clear();
+    this.shards.close();
   }
 
   // ShardEvents
@@ -124,7 +118,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   lost(shard: ShardConnection): void {
     for (const sub of this.subscriptions.values()) if (sub.target === shard) this.markLost(sub);
     // The node may be gone for good (a failover follows): ask the cluster where slots are now.
-    this.refreshSlots();
+    this.shards.refresh();
   }
 
   message(shard: ShardConnection, live: string, message: string): void {
@@ -147,19 +141,19 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     const sub = this.subscriptions.get(live);
     if (!sub || sub.target !== shard) return false;
     this.markLost(sub);
-    this.refreshSlots();
+    this.shards.refresh();
     return true;
   }
 
   moved(): void {
-    this.refreshSlots();
+    this.shards.refresh();
   }
 
   private async establish(live: string, sub: Subscription): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const owner = this.ownerOf(sub.slot);
+      const owner = this.shards.ownerOf(sub.slot);
       if (owner === undefined) throw new BrokerUnavailableError('storage is unavailable: the Redis Cluster slot map is not known yet (subscribe); retry later');
-      const shard = this.shardFor(owner);
+      const shard = this.shards.shardFor(owner);
       await shard.whenUp(this.options.commandTimeoutMs);
       if (this.closed) return;
       const generation = shard.generation;
@@ -171,10 +165,10 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
       } catch (error) {
         // A MOVED reply never resolves (ioredis emits 'moved' instead) and ends as a timeout.
         if (attempt >= SUBSCRIBE_ATTEMPTS) throw error;
-        await this.refreshSlotsNow();
+        await this.shards.refreshNow();
         continue;
       }
-      if (shard.generation === generation && this.ownerOf(sub.slot) === owner) {
+      if (shard.generation === generation && this.shards.ownerOf(sub.slot) === owner) {
         sub.confirmed = generation;
         return;
       }
@@ -184,26 +178,12 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
 
   private isInPlace(sub: Subscription): boolean {
     const target = sub.target;
-    return target !== undefined && target.up && sub.confirmed === target.generation && this.ownerOf(sub.slot) === target.key;
+    return target !== undefined && target.up && sub.confirmed === target.generation && this.shards.ownerOf(sub.slot) === target.key;
   }
 
   private markLost(sub: Subscription): void {
     sub.confirmed = undefined;
     if (sub.established) sub.lost = true;
-  }
-
-  /** The master of a slot, as the cluster client's slot map has it. */
-  private ownerOf(slot: number): string | undefined {
-    return this.cluster.slots[slot]?.[0];
-  }
-
-  private shardFor(key: string): ShardConnection {
-    let shard = this.shards.get(key);
-    if (!shard) {
-      shard = new ShardConnection(key, this.options.connect(key), this, this.options.logger);
-      this.shards.set(key, shard);
-    }
-    return shard;
   }
 
   /** Serialized: one pass at a time, and one more when asked during a pass. */
@@ -244,10 +224,10 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     for (const [live, sub] of this.subscriptions) {
       if (!sub.established || this.isInPlace(sub)) continue;
       this.markLost(sub);
-      const owner = this.ownerOf(sub.slot);
+      const owner = this.shards.ownerOf(sub.slot);
       if (owner === undefined) continue;
       if (sub.target && sub.target.key !== owner) void this.release(sub.target, [live]);
-      const shard = this.shardFor(owner);
+      const shard = this.shards.shardFor(owner);
       sub.target = shard;
       if (!shard.up) continue; // its 'ready' reconciles again
       const slots = work.get(shard) ?? new Map<number, string[]>();
@@ -290,21 +270,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
 
   /** Connections to nodes that serve no slot any more (failed over, removed) and hold nothing. */
   private closeIdleShards(): void {
-    const owners = new Set(this.cluster.slots.map((nodes) => nodes[0]));
-    const used = new Set([...this.subscriptions.values()].map((sub) => sub.target));
-    for (const [key, shard] of this.shards) {
-      if (owners.has(key) || used.has(shard)) continue;
-      shard.close();
-      this.shards.delete(key);
-    }
-  }
-
-  private refreshSlots(): void {
-    if (!this.closed) this.cluster.refreshSlotsCache();
-  }
-
-  private refreshSlotsNow(): Promise<void> {
-    return new Promise((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
+    this.shards.closeIdle(new Set([...this.subscriptions.values()].map((sub) => sub.target)));
   }
 
   /** While something is not in place: refresh the slot map (which reconciles) with backoff. */
@@ -313,7 +279,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     this.retryAttempt += 1;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.cluster.refreshSlotsCache(() => this.reconcile());
+      this.shards.refresh(() => this.reconcile());
     }, retryDelayMs(this.retryAttempt, this.options.retryBaseMs, this.options.retryMaxMs));
     this.retryTimer.unref();
   }

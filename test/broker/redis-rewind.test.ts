@@ -86,7 +86,6 @@ describe('RedisBroker: a history that went backwards', () => {
     const reused = await b.append('RW3', [signal('other')]);
     expect(reused).toEqual({ epoch, results: [{ id: 'other', seq: 8, duplicate: false }] });
     // a never hands the repeated seq to its listener; it forks and hands over the new epoch's head.
-    // (Its catch-up may hand the same entry over once more.)
     await waitFor(() => rec.calls.length >= 2, 5000, 'the new epoch');
     const [forked] = rec.calls[1]!;
     expect(forked).toMatchObject({ seq: 8, signal: { id: 'other' } });

@@ -57,4 +57,17 @@ describe('SeenHeads: telling a rewound history from a reordered reply', () => {
     seen.untrack('X');
     expect(seen.floor('X')).toBeUndefined();
   });
+
+  test('what was handed to the listener is remembered per epoch', () => {
+    const seen = new SeenHeads();
+    seen.track('C');
+    seen.sawAnnouncement('C', 'E', 1, 4);
+    seen.handed('C', 'E', 4);
+    expect(seen.handedUpTo('C', 'E')).toBe(4);
+    expect(seen.handedUpTo('C', 'F')).toBe(0);
+    seen.handed('C', 'F', 9);
+    expect(seen.handedUpTo('C', 'F')).toBe(0);
+    seen.sawAnnouncement('C', 'F', 1, 1);
+    expect(seen.handedUpTo('C', 'F')).toBe(0);
+  });
 });
