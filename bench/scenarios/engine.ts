@@ -67,7 +67,7 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     const metricsBefore = def.metrics ? await def.metrics(subNode).catch(() => '') : '';
     const statsBefore = redis ? await redis.commandStats() : {};
     const cpu0 = { server: serverCpu(), load: loadCpu(), redis: redisCpu() };
-    const groups = { server: pids, subscribers: subWorkers.map((worker) => worker.pid), publishers: pubWorkers.map((worker) => worker.pid), redis: redis ? [redis.proc.pid] : [] };
+    const groups = { server: pids, subscribers: subWorkers.map((worker) => worker.pid), publishers: pubWorkers.map((worker) => worker.pid), redis: redis ? [...redis.pids] : [] };
     let atEnd: CpuSample | undefined;
 
     // Setup: subscribers connect and subscribe (except replay-storm's), publishers connect.
