@@ -52,8 +52,8 @@ export interface PublishPlan {
   perChannel: number;
   /** Signals per publish (over several channels). */
   batch: number;
-  /** Called after each acknowledged publish with the number acknowledged so far. */
-  onProgress?: (acked: number) => void;
+  /** Called after each acknowledged publish with the number acknowledged so far (and which). */
+  onProgress?: (acked: number, byChannel: Acked) => void;
 }
 
 /** What the publishers were told was stored: channel -> ids. */
@@ -85,7 +85,7 @@ export async function publishAll(urls: readonly Urls[], plan: PublishPlan, deadl
               const entries = await client.publish(signals);
               for (const entry of entries) acked.get(entry.channel)?.add(entry.id);
               count += signals.length;
-              plan.onProgress?.(count);
+              plan.onProgress?.(count, acked);
               break;
             } catch {
               await new Promise((resolve) => setTimeout(resolve, 50)); // and again, with the same ids
