@@ -82,7 +82,7 @@ export type LiveListener = (entries: Entry[]) => void;
 export interface BrokerHealth {
   ok: boolean;
   latencyMs?: number;
-  /** What is wrong, in sigcast's words (set when not ok). */
+  /** What is wrong, in sigcast's words (set when not ok; on a cluster also when ok but some subscriptions are moving). */
   detail?: string;
   /**
    * Which part is down when not ok: the store itself (`connection`), or only the live

@@ -10,7 +10,7 @@ import {
 import { BrokerReadiness } from './broker-readiness.js';
 import { newEpoch } from './epoch.js';
 import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
-import { type BrokerLogger, type RedisConnectionOptions, toBrokerError } from './redis-connection.js';
+import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, timed, toBrokerError, unavailableReason } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
 import { appendArgv, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
 import { openRedisTopology, type RedisTopology } from './redis-topology.js';
@@ -32,6 +32,8 @@ export interface RedisBrokerOptions extends RedisConnectionOptions {
   /** REDIS_ACK_TIMEOUT_MS: how long WAIT waits for them. @default 1000 */
   ackTimeoutMs?: number;
   logger?: BrokerLogger;
+  /** Told how long each command took (metrics). */
+  observeCommand?: CommandObserver;
 }
 
 const DEFAULT_SUBSCRIBER_PING_MS = 5000;
@@ -103,8 +105,10 @@ export class RedisBroker implements Broker {
     const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     let reply: unknown;
     try {
-      const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
-      reply = await this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
+      reply = await timed(this.options.observeCommand, 'append', () => {
+        const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
+        return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
+      });
     } catch (error) {
       throw toBrokerError(error, 'append');
     }
@@ -148,22 +152,24 @@ export class RedisBroker implements Broker {
   }
 
   async health(): Promise<BrokerHealth> {
-    if (this.closing) return { ok: false, detail: 'closed' };
+    if (this.closing) return { ok: false, failing: 'connection', detail: 'the broker is closed: this node is shutting down' };
     const { command, live, mode } = this.topology;
-    if (command.status !== 'ready') return { ok: false, detail: `command connection is ${command.status}` };
+    if (command.status !== 'ready') {
+      return { ok: false, failing: 'connection', detail: `Redis is not connected (command connection: ${command.status})` };
+    }
     // One Redis: nothing is live without the subscriber. A cluster stays ready while one shard
-    // fails over (its channels wait for their new master): other shards keep serving.
+    // fails over (its channels wait for their new master): the other shards keep serving.
     if (!live.inPlace && mode === 'standalone') {
-      return { ok: false, detail: `subscriptions not in place (subscriber connection is ${live.status})` };
+      return { ok: false, failing: 'subscriptions', detail: `Redis live subscriptions not in place (subscriber connection: ${live.status})` };
     }
     const started = performance.now();
     try {
-      await this.bounded(Promise.resolve(command.ping()), 0, 'ping');
+      await timed(this.options.observeCommand, 'ping', () => this.bounded(Promise.resolve(command.ping()), 0, 'ping'));
     } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+      return { ok: false, failing: 'connection', detail: `${unavailableReason(error)} (no answer to PING)` };
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100;
-    return live.inPlace ? { ok: true, latencyMs } : { ok: true, latencyMs, detail: `some subscriptions are moving to a new shard master (${live.status})` };
+    return live.inPlace ? { ok: true, latencyMs } : { ok: true, latencyMs, detail: `some live subscriptions are moving to a new shard master (${live.status})` };
   }
 
   close(): Promise<void> {
@@ -184,7 +190,7 @@ export class RedisBroker implements Broker {
     const limit = Number.isFinite(query.limit) ? Math.max(0, Math.floor(query.limit)) : Number.MAX_SAFE_INTEGER;
     let reply: unknown;
     try {
-      reply = await this.bounded(sendHistory(this.topology.command, keys, afterSeq, limit), 0, 'history');
+      reply = await timed(this.options.observeCommand, 'history', () => this.bounded(sendHistory(this.topology.command, keys, afterSeq, limit), 0, 'history'));
     } catch (error) {
       throw toBrokerError(error, 'history');
     }

@@ -5,7 +5,7 @@
 import { Cluster } from 'ioredis';
 import { BrokerUnavailableError } from './broker.js';
 import { newEpoch } from './epoch.js';
-import type { BrokerLogger } from './redis-connection.js';
+import { type BrokerLogger, toBrokerError } from './redis-connection.js';
 import type { ChannelKeys } from './redis-keys.js';
 import { parseForkReply } from './redis-scripts.js';
 import type { CommandClient } from './redis-topology.js';
@@ -43,7 +43,7 @@ export async function sendAckedAppend(client: CommandClient, keys: ChannelKeys, 
     const confirmed = Number(waited?.[1] ?? 0);
     if (confirmed < replicas) {
       throw new BrokerUnavailableError(
-        `stored on the Redis master, but ${confirmed} of the ${replicas} replicas REDIS_ACK_REPLICAS asks for confirmed it within ${timeoutMs} ms; retry with the same ids`,
+        `storage is unavailable: stored on the Redis master, but ${confirmed} of the ${replicas} replicas REDIS_ACK_REPLICAS asks for confirmed it within ${timeoutMs} ms; retry with the same ids`,
       );
     }
     return stored?.[1];
@@ -74,7 +74,7 @@ export async function sendFork(client: CommandClient, keys: ChannelKeys, channel
 export function withDeadline<T>(work: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BrokerUnavailableError(`storage is unavailable: Redis did not answer in time (${operation}); retry later`)), timeoutMs);
+    timer = setTimeout(() => reject(toBrokerError(new Error('Command timed out'), operation)), timeoutMs);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

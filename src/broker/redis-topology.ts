@@ -5,7 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { LiveSubscriber } from './live-subscriber.js';
 import { createNodeConnection, createRedisCluster, logNodeErrors } from './redis-cluster-connection.js';
-import { type BrokerLogger, type RedisConnectionOptions, createRedisConnection, logConnectionErrors } from './redis-connection.js';
+import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, createRedisConnection, logConnectionErrors } from './redis-connection.js';
 import { defineSigcastCommands } from './redis-scripts.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { ShardedSubscriber } from './sharded-subscriber.js';
@@ -17,6 +17,7 @@ export interface TopologyOptions extends RedisConnectionOptions {
   /** A connection of its own for appends that WAIT for replicas (see RedisBroker). */
   ackedAppends: boolean;
   logger?: BrokerLogger;
+  observeCommand?: CommandObserver;
 }
 
 export interface TopologyHooks {
@@ -60,6 +61,7 @@ function standalone(options: TopologyOptions, hooks: TopologyHooks): RedisTopolo
   const live = new RedisSubscriber(subscriberConnection, {
     pingMs: options.subscriberPingMs,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.observeCommand ? { observeCommand: options.observeCommand } : {}),
     onInPlace: hooks.onInPlace,
     onLost: hooks.onLost,
   });
@@ -83,6 +85,7 @@ function cluster(options: TopologyOptions, hooks: TopologyHooks): RedisTopology 
     retryBaseMs: options.retryBaseMs,
     retryMaxMs: options.retryMaxMs,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.observeCommand ? { observeCommand: options.observeCommand } : {}),
     connect: (nodeKey) => {
       const connection = createNodeConnection(options, nodeKey, 'sigcast-ssubscriber');
       logConnectionErrors(connection, `ssubscriber ${nodeKey}`, options.logger);

@@ -12,7 +12,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { BrokerUnavailableError, type LiveListener } from './broker.js';
 import { keySlot } from './cluster-slot.js';
 import type { LiveSubscriber } from './live-subscriber.js';
-import { type BrokerLogger, retryDelayMs, toBrokerError } from './redis-connection.js';
+import { type BrokerLogger, type CommandObserver, retryDelayMs, timed, toBrokerError } from './redis-connection.js';
 import { parseAnnouncement } from './redis-scripts.js';
 import type { ShardConnection, ShardEvents } from './shard-connection.js';
 import { ShardMap } from './shard-map.js';
@@ -25,6 +25,7 @@ export interface ShardedSubscriberOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   logger?: BrokerLogger;
+  observeCommand?: CommandObserver;
   /** Opens a subscriber connection to one node (`host:port` of the slot map). */
   connect(nodeKey: string): Redis;
   /** `channel` was lost (its shard dropped, failed over or gave its slot away) and is subscribed again. */
@@ -152,16 +153,16 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   private async establish(live: string, sub: Subscription): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const owner = this.shards.ownerOf(sub.slot);
-      if (owner === undefined) throw new BrokerUnavailableError('storage is unavailable: the Redis Cluster slot map is not known yet (subscribe); retry later');
+      if (owner === undefined) throw new BrokerUnavailableError('storage is unavailable: the Redis Cluster slot map is not known yet; the live subscription was not made; retry later');
       const shard = this.shards.shardFor(owner);
       await shard.whenUp(this.options.commandTimeoutMs);
       if (this.closed) return;
       const generation = shard.generation;
       try {
-        if (!shard.up) throw new BrokerUnavailableError(`storage is unavailable: Redis Cluster node ${owner} is not connected (subscribe); retry later`);
+        if (!shard.up) throw new BrokerUnavailableError(`storage is unavailable: Redis Cluster node ${owner} is not connected; the live subscription was not made; retry later`);
         sub.target = shard;
         // Resolves when the shard acknowledged SSUBSCRIBE: from then on its announcements reach us.
-        await shard.connection.ssubscribe(live);
+        await timed(this.options.observeCommand, 'subscribe', () => shard.connection.ssubscribe(live));
       } catch (error) {
         // A MOVED reply never resolves (ioredis emits 'moved' instead) and ends as a timeout.
         if (attempt >= SUBSCRIBE_ATTEMPTS) throw error;
@@ -172,7 +173,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
         sub.confirmed = generation;
         return;
       }
-      if (attempt >= SUBSCRIBE_ATTEMPTS) throw new BrokerUnavailableError('storage is unavailable: the Redis Cluster topology kept changing (subscribe); retry later');
+      if (attempt >= SUBSCRIBE_ATTEMPTS) throw new BrokerUnavailableError('storage is unavailable: the Redis Cluster topology kept changing; the live subscription was not made; retry later');
     }
   }
 
@@ -239,7 +240,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
         [...slots.values()].map(async (lives) => {
           const generation = shard.generation;
           try {
-            await shard.connection.ssubscribe(...lives);
+            await timed(this.options.observeCommand, 'subscribe', () => shard.connection.ssubscribe(...lives));
           } catch (error) {
             this.options.logger?.warn({ err: error, node: shard.key, channels: lives.length }, 'Redis SSUBSCRIBE failed; retrying');
             return;
@@ -262,7 +263,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
   private async release(shard: ShardConnection | undefined, lives: string[]): Promise<void> {
     if (!shard?.up) return;
     try {
-      await shard.connection.sunsubscribe(...lives);
+      await timed(this.options.observeCommand, 'unsubscribe', () => shard.connection.sunsubscribe(...lives));
     } catch (error) {
       this.options.logger?.warn({ err: error, node: shard.key }, 'Redis SUNSUBSCRIBE failed; ignoring');
     }
