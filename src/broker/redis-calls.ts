@@ -22,7 +22,9 @@ export function sendAppend(client: CommandClient, keys: ChannelKeys, argv: strin
 }
 
 /**
- * The script, then WAIT `replicas` `timeoutMs`, in one pipeline (one connection, in order).
+ * The script, then WAIT `replicas` `timeoutMs`, in one pipeline (one connection, in order). One
+ * gap is left: after a SCRIPT FLUSH, ioredis re-sends a NOSCRIPT'ed script outside the pipeline,
+ * after the WAIT, so that one append's WAIT does not cover it.
  * Rejects with BrokerUnavailableError when fewer replicas confirmed in time: the append is stored
  * on the master (and announced), and retrying it with the same ids is a duplicate, not a copy.
  */
