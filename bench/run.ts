@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './lib/args.js';
+import { isSigcast } from './lib/variants.js';
 import { WorkerPool } from './load/pool.js';
 import { boundBy } from './report/bound.js';
 import { writeReports } from './report/write.js';
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   finished = true;
   clearInterval(keepAlive);
   log(`done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.join(', ')}`);
-  const incomplete = results.some((r) => r.status === 'ok' && r.system === 'sigcast' && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
+  const incomplete = results.some((r) => r.status === 'ok' && isSigcast(r.system) && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
   process.exitCode = results.some((r) => r.status === 'failed') || incomplete ? 1 : 0;
 }
 

@@ -11,6 +11,18 @@ import { isLoopbackHost } from './util/loopback.js';
 const NEEDS_SHARED_BROKER = 'needs REDIS_URL: port sharing is refused with the embedded in-memory broker, where every process would keep a separate history';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** host:port, IPv6 hosts in brackets. */
+const HOST_PORT = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})`;
+/** `host:port,host:port,...`, or `redis[s]://[user:pass@]host:port,host:port,...` (one scheme and credentials for all). */
+const CLUSTER_NODES = new RegExp(String.raw`^(rediss?://([^@/]*@)?)?${HOST_PORT}(,${HOST_PORT})*/?$`);
+const hasRedis = (config: { REDIS_URL?: string | undefined; REDIS_CLUSTER_NODES?: string | undefined }) =>
+  config.REDIS_URL !== undefined || config.REDIS_CLUSTER_NODES !== undefined;
+/** Runs an object refinement unless one of the fields it reads failed already (zod skips it then). */
+const unlessFailed = (...fields: string[]) => ({
+  when: (payload: { issues: ReadonlyArray<{ path?: PropertyKey[] | undefined }> }) =>
+    !payload.issues.some((issue) => fields.includes(String(issue.path?.[0]))),
+});
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -27,10 +39,27 @@ export const ConfigSchema = z.object({
     .optional()
     .describe('redis://[user:pass@]host:port[/db], or rediss:// for TLS. Absent: the embedded in-memory broker (one node, history lost on restart)'),
   /**
+   * A Redis Cluster instead of one Redis: seed nodes `host:port,host:port,...`, or with credentials
+   * and TLS `rediss://user:pass@host:port,host:port`. Sharded pub/sub; not with REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(CLUSTER_NODES, 'must be host:port,host:port,... or redis[s]://[user:pass@]host:port,host:port,... (no database path)')
+    .refine((value) => [...value.matchAll(/:(\d{1,5})(?=,|\/?$)/g)].every((match) => Number(match[1]) >= 1 && Number(match[1]) <= 65535), 'has a port outside 1..65535')
+    .optional()
+    .describe('A Redis Cluster instead of one Redis: seed nodes host:port,host:port,..., or redis[s]://[user:pass@]host:port,host:port,... (not with REDIS_URL)'),
+  /**
+   * Ingest answers 2xx only once WAIT confirms each append reached this many replicas of its
+   * master (0: once the master ran it). A timeout answers 503; the retry is idempotent.
+   */
+  REDIS_ACK_REPLICAS: int(0, 16).default(0).describe('Ingest answers 2xx only once WAIT confirms each append reached this many replicas (503 on timeout; retry with the same ids)'),
+  /** How long WAIT waits for REDIS_ACK_REPLICAS replicas before the append answers 503. */
+  REDIS_ACK_TIMEOUT_MS: int(1, 600_000).default(1000).describe('How long WAIT waits for REDIS_ACK_REPLICAS replicas; below REDIS_COMMAND_TIMEOUT_MS'),
+  /**
    * PEM CA bundle that verifies the Redis server's certificate on rediss:// (e.g. a private CA);
    * it replaces Node's built-in roots for that connection. Read and checked when the broker is built.
    */
-  REDIS_TLS_CA_FILE: z.string().optional().describe('PEM CA bundle that verifies the Redis certificate (only with a rediss:// REDIS_URL)'),
+  REDIS_TLS_CA_FILE: z.string().optional().describe('PEM CA bundle that verifies the Redis certificate (only with a rediss:// REDIS_URL or REDIS_CLUSTER_NODES)'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,32}$/).default('sc').describe('Prefix of every Redis key and pub/sub channel'),
   HISTORY_SIZE: int(1, 100_000).default(1000).describe("Entries kept per channel (Redis list and the hub's in-memory ring)"),
   HISTORY_TTL_SECONDS: int(1, 365 * 24 * 3600).default(24 * 3600).describe("A channel's history expires this long after its last append"),
@@ -121,11 +150,27 @@ export const ConfigSchema = z.object({
   REUSE_PORT: bool.default(false).describe('Share PORT with other sigcast processes on this machine (each a full node on the shared Redis); needs REDIS_URL'),
   /** `sigcast serve --workers N`: N supervised processes sharing PORT. */
   WORKERS: int(1, 256).default(1).describe('Run this many supervised node processes sharing PORT (restarted when one dies); needs REDIS_URL and a fixed PORT'),
-}).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
+}).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_CLUSTER_NODES !== undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
   path: ['REDIS_TLS_CA_FILE'],
   message: 'needs REDIS_URL to be a rediss:// (TLS) URL',
   // zod skips object refinements once any field failed; run this one unless its own inputs did.
-  when: (payload) => !payload.issues.some((issue) => issue.path?.[0] === 'REDIS_URL' || issue.path?.[0] === 'REDIS_TLS_CA_FILE'),
+  ...unlessFailed('REDIS_URL', 'REDIS_TLS_CA_FILE', 'REDIS_CLUSTER_NODES'),
+}).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_CLUSTER_NODES === undefined || config.REDIS_CLUSTER_NODES.startsWith('rediss://'), {
+  path: ['REDIS_TLS_CA_FILE'],
+  message: 'needs REDIS_CLUSTER_NODES to be rediss://... (TLS) nodes',
+  ...unlessFailed('REDIS_TLS_CA_FILE', 'REDIS_CLUSTER_NODES'),
+}).refine((config) => config.REDIS_URL === undefined || config.REDIS_CLUSTER_NODES === undefined, {
+  path: ['REDIS_CLUSTER_NODES'],
+  message: 'cannot be set together with REDIS_URL: give one Redis (REDIS_URL) or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES)',
+  ...unlessFailed('REDIS_URL', 'REDIS_CLUSTER_NODES'),
+}).refine((config) => config.REDIS_ACK_REPLICAS === 0 || hasRedis(config), {
+  path: ['REDIS_ACK_REPLICAS'],
+  message: 'needs REDIS_URL or REDIS_CLUSTER_NODES: the embedded in-memory broker has no replicas',
+  ...unlessFailed('REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_ACK_REPLICAS'),
+}).refine((config) => config.REDIS_ACK_REPLICAS === 0 || config.REDIS_ACK_TIMEOUT_MS < config.REDIS_COMMAND_TIMEOUT_MS, {
+  path: ['REDIS_ACK_TIMEOUT_MS'],
+  message: 'must be below REDIS_COMMAND_TIMEOUT_MS: WAIT has to answer before the append itself times out',
+  ...unlessFailed('REDIS_ACK_REPLICAS', 'REDIS_ACK_TIMEOUT_MS', 'REDIS_COMMAND_TIMEOUT_MS'),
 }).refine((config) => isLoopbackHost(config.HOST) || authConfigured(config) || config.ALLOW_ANONYMOUS, {
   path: ['HOST'],
   message:

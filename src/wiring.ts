@@ -31,13 +31,14 @@ export function memoryBrokerOptions(config: Config): MemoryBrokerOptions {
 }
 
 /**
- * RedisBroker options from the validated configuration; REDIS_URL must be set. Reads
- * REDIS_TLS_CA_FILE (loadConfig itself touches no file), throwing ConfigError when it cannot.
+ * RedisBroker options from the validated configuration; REDIS_URL or REDIS_CLUSTER_NODES must be
+ * set. Reads REDIS_TLS_CA_FILE (loadConfig itself touches no file), throwing ConfigError when it cannot.
  */
 export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogger, metrics?: Metrics): RedisBrokerOptions {
-  if (config.REDIS_URL === undefined) throw new Error('REDIS_URL is not set');
+  if (config.REDIS_URL === undefined && config.REDIS_CLUSTER_NODES === undefined) throw new Error('neither REDIS_URL nor REDIS_CLUSTER_NODES is set');
   return {
-    url: config.REDIS_URL,
+    ...(config.REDIS_URL === undefined ? {} : { url: config.REDIS_URL }),
+    ...(config.REDIS_CLUSTER_NODES === undefined ? {} : { clusterNodes: config.REDIS_CLUSTER_NODES }),
     ...(config.REDIS_TLS_CA_FILE === undefined ? {} : { tlsCa: readTlsCaFile(config.REDIS_TLS_CA_FILE) }),
     keyPrefix: config.REDIS_KEY_PREFIX,
     historySize: config.HISTORY_SIZE,
@@ -45,6 +46,8 @@ export function redisBrokerOptionsFromConfig(config: Config, logger?: BrokerLogg
     retryBaseMs: config.REDIS_RETRY_BASE_MS,
     retryMaxMs: config.REDIS_RETRY_MAX_MS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    ackReplicas: config.REDIS_ACK_REPLICAS,
+    ackTimeoutMs: config.REDIS_ACK_TIMEOUT_MS,
     ...(logger ? { logger } : {}),
     ...(metrics ? { observeCommand: commandObserver(metrics) } : {}),
   };
@@ -77,10 +80,10 @@ export function readTlsCaFile(path: string): string {
   return pem;
 }
 
-/** The broker the configuration asks for: Redis when REDIS_URL is set, else the embedded one. */
+/** The broker the configuration asks for: Redis (one, or a cluster) when set, else the embedded one. */
 export function brokerFromConfig(config: Config, log: Logger, metrics?: Metrics): Broker {
-  if (config.REDIS_URL === undefined) {
-    log.info('no REDIS_URL: using the embedded in-memory broker (one node, history lost on restart)');
+  if (config.REDIS_URL === undefined && config.REDIS_CLUSTER_NODES === undefined) {
+    log.info('no REDIS_URL or REDIS_CLUSTER_NODES: using the embedded in-memory broker (one node, history lost on restart)');
     return new MemoryBroker(memoryBrokerOptions(config));
   }
   return createRedisBroker(redisBrokerOptionsFromConfig(config, log.child({ component: 'redis' }), metrics));

@@ -147,3 +147,63 @@ describe('MAX_LAG_MS', () => {
     expect(problems({ HEARTBEAT_SECONDS: '2', MAX_LAG_MS: '3001' })).toHaveLength(1);
   });
 });
+
+describe('REDIS_CLUSTER_NODES, REDIS_ACK_REPLICAS and REDIS_ACK_TIMEOUT_MS', () => {
+  function problemsOf(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  }
+
+  it('takes seed nodes as host:port lists or one redis[s]:// URL with several hosts', () => {
+    for (const nodes of ['10.0.0.1:7000', '10.0.0.1:7000,10.0.0.2:7000,redis-3.internal:7001', '[::1]:7000,[fd00::2]:7000', 'redis://bot:s3cret@h1:7000,h2:7000', 'rediss://h1:7000/']) {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: nodes }).REDIS_CLUSTER_NODES, nodes).toBe(nodes);
+    }
+    expect(loadConfig({}).REDIS_ACK_REPLICAS).toBe(0);
+    expect(loadConfig({}).REDIS_ACK_TIMEOUT_MS).toBe(1000);
+  });
+
+  it('says what is wrong with a seed list', () => {
+    expect(problemsOf({ REDIS_CLUSTER_NODES: '10.0.0.1' })).toEqual([expect.stringMatching(/^REDIS_CLUSTER_NODES="10.0.0.1": must be host:port,host:port/)]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'redis://h:7000/2' })).toEqual([expect.stringContaining('(no database path)')]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'h:7000,h:99999' })).toEqual(['REDIS_CLUSTER_NODES="h:7000,h:99999": has a port outside 1..65535']);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'http://h:7000' })).toHaveLength(1);
+  });
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://h:6379', REDIS_CLUSTER_NODES: 'h:7000' })).toEqual([
+      'REDIS_CLUSTER_NODES="h:7000": cannot be set together with REDIS_URL: give one Redis (REDIS_URL) or the seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES)',
+    ]);
+  });
+
+  it('takes a TLS CA only with rediss:// nodes', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://h:7000', REDIS_TLS_CA_FILE: '/ca.pem' }).REDIS_TLS_CA_FILE).toBe('/ca.pem');
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'h:7000', REDIS_TLS_CA_FILE: '/ca.pem' })).toEqual([
+      'REDIS_TLS_CA_FILE="/ca.pem": needs REDIS_CLUSTER_NODES to be rediss://... (TLS) nodes',
+    ]);
+  });
+
+  it('REDIS_ACK_REPLICAS needs Redis, and WAIT must answer before the command timeout', () => {
+    expect(problemsOf({ REDIS_ACK_REPLICAS: '1' })).toEqual(['REDIS_ACK_REPLICAS="1": needs REDIS_URL or REDIS_CLUSTER_NODES: the embedded in-memory broker has no replicas']);
+    expect(problemsOf({ REDIS_URL: 'redis://h', REDIS_ACK_REPLICAS: '17' })).toEqual([expect.stringContaining('REDIS_ACK_REPLICAS="17"')]);
+    // Only checked when WAIT is used: a short command timeout alone is fine.
+    expect(problemsOf({ REDIS_URL: 'redis://h', REDIS_COMMAND_TIMEOUT_MS: '700' })).toEqual([]);
+    expect(problemsOf({ REDIS_URL: 'redis://h', REDIS_ACK_REPLICAS: '1', REDIS_ACK_TIMEOUT_MS: '2000' })).toEqual([
+      'REDIS_ACK_TIMEOUT_MS="2000": must be below REDIS_COMMAND_TIMEOUT_MS: WAIT has to answer before the append itself times out',
+    ]);
+    expect(loadConfig({ REDIS_URL: 'redis://h', REDIS_ACK_REPLICAS: '2', REDIS_ACK_TIMEOUT_MS: '500' })).toMatchObject({ REDIS_ACK_REPLICAS: 2, REDIS_ACK_TIMEOUT_MS: 500 });
+  });
+
+  it('maps to the broker options: seeds, ack replicas and timeout', () => {
+    const cluster = redisBrokerOptionsFromConfig(loadConfig({ REDIS_CLUSTER_NODES: 'h1:7000,h2:7000', REDIS_ACK_REPLICAS: '1', REDIS_ACK_TIMEOUT_MS: '400' }));
+    expect(cluster).toMatchObject({ clusterNodes: 'h1:7000,h2:7000', ackReplicas: 1, ackTimeoutMs: 400 });
+    expect(cluster.url).toBeUndefined();
+    const one = redisBrokerOptionsFromConfig(loadConfig({ REDIS_URL: 'redis://h:6379' }));
+    expect(one).toMatchObject({ url: 'redis://h:6379', ackReplicas: 0, ackTimeoutMs: 1000 });
+    expect(one.clusterNodes).toBeUndefined();
+  });
+});

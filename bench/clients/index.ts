@@ -10,6 +10,7 @@ import { wsIoredisClient } from './ws-ioredis-client.js';
 export function createClient(system: SystemName, options: ClientOptions, events: ClientEvents): BenchClient {
   switch (system) {
     case 'sigcast':
+    case 'sigcast-cluster':
       return sigcastClient(options, events);
     case 'raw-uws':
       return rawUwsClient(options, events);

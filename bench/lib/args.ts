@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type SigcastVariant, SYSTEMS, type SystemName } from './variants.js';
+import { ALL_SYSTEMS, type SigcastVariant, SYSTEMS, type SystemName } from './variants.js';
 
 /** Command-line options of `npm run bench -- ...`, validated with clear messages. */
 export interface BenchArgs extends SigcastVariant {
@@ -19,7 +19,8 @@ export const USAGE = `usage: npm run bench -- [options]
   (no --scenario)            quick pass over every scenario and system (< 3 min)
   --scenario NAME[,NAME]     fanout, ingest, latency, replay-storm, connections, many-channels, cross-node (full size)
   --full                     every scenario at full size
-  --systems a,b              ${SYSTEMS.join(',')} (default: all)
+  --systems a,b              ${ALL_SYSTEMS.join(',')} (default: ${SYSTEMS.join(',')})
+  --cluster                  also run sigcast on a 3-master, 3-replica Redis Cluster (sigcast-cluster), next to sigcast on one Redis
   --duration S               publishing seconds per job
   --subscribers N            subscriber connections
   --rate R                   signals/s per publisher (paced instead of as fast as acknowledged)
@@ -55,13 +56,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       encoding: { type: 'string' },
       broker: { type: 'string' },
       full: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  const systems = values.systems ? values.systems.split(',').map((name) => oneOf('systems', name.trim(), SYSTEMS, 'sigcast')) : [...SYSTEMS];
+  const systems = values.systems ? values.systems.split(',').map((name) => oneOf('systems', name.trim(), ALL_SYSTEMS, 'sigcast')) : [...SYSTEMS];
+  if (values.cluster && !systems.includes('sigcast-cluster')) systems.splice(systems.includes('sigcast') ? systems.indexOf('sigcast') + 1 : 0, 0, 'sigcast-cluster');
   const subscribers = positive('subscribers', values.subscribers);
   const args: BenchArgs = {
     scenarios: values.scenario?.split(',').map((name) => name.trim()),

@@ -9,6 +9,10 @@ import { type Spawned, spawnProcess } from './procs.js';
 export interface RedisHandle {
   readonly port: number;
   readonly url: string;
+  /** How sigcast is pointed at it: REDIS_URL, or REDIS_CLUSTER_NODES for a cluster (redis-cluster.ts). */
+  readonly env: Record<string, string>;
+  /** The redis-server processes (one here, every node of a cluster), for their CPU time. */
+  readonly pids: readonly number[];
   readonly proc: Spawned;
   /** Calls per command since start (INFO commandstats), without the bench's own INFO calls. */
   commandStats(): Promise<Record<string, number>>;
@@ -34,6 +38,8 @@ export async function startRedis(): Promise<RedisHandle> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+    pids: [proc.pid],
     proc,
     async commandStats() {
       const info = await admin.info('commandstats');

@@ -1,7 +1,9 @@
 import { cpus, loadavg } from 'node:os';
 import { summarize } from '../lib/hist.js';
 import { cpuMs, RssSampler, rssBytes } from '../lib/proc-stats.js';
+import { startRedisCluster } from '../lib/redis-cluster.js';
 import { diffStats, type RedisHandle, startRedis } from '../lib/redis-server.js';
+import { isSigcast } from '../lib/variants.js';
 import { nowMs, sleep, waitUntil } from '../lib/timing.js';
 import type { PublisherReport, SubscriberReport } from '../load/ipc.js';
 import type { WorkerHandle, WorkerPool } from '../load/pool.js';
@@ -43,9 +45,9 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
   let active: WorkerHandle[] = [];
   let stopWarm: (() => Promise<void>) | undefined;
   try {
-    if (plan.redis) redis = await startRedis();
+    if (plan.redis) redis = plan.cluster ? await startRedisCluster() : await startRedis();
     for (let i = 0; i < plan.nodes; i++) {
-      const cpuProfileDir = plan.system === 'sigcast' ? options.cpuProfileDir : undefined;
+      const cpuProfileDir = isSigcast(plan.system) ? options.cpuProfileDir : undefined;
       nodes.push(await def.start({ redis, transport: plan.transport, sendBufferBytes: plan.sendBufferBytes, nodeName: `${plan.scenario}-${i}`, ...(cpuProfileDir ? { cpuProfileDir } : {}) }));
     }
     const pubNode = nodes[0] as BenchNode;
@@ -60,12 +62,12 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     const pids = nodes.map((node) => node.proc.pid);
     const serverCpu = (): number => pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);
     const loadCpu = (): number => pool.workers.reduce((sum, worker) => sum + (cpuMs(worker.pid) ?? 0), 0);
-    const redisCpu = (): number => (redis ? (cpuMs(redis.proc.pid) ?? 0) : 0);
+    const redisCpu = (): number => (redis ? redis.pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0) : 0);
     const rssStart = rssBytes(subNode.proc.pid) ?? 0;
     const metricsBefore = def.metrics ? await def.metrics(subNode).catch(() => '') : '';
     const statsBefore = redis ? await redis.commandStats() : {};
     const cpu0 = { server: serverCpu(), load: loadCpu(), redis: redisCpu() };
-    const groups = { server: pids, subscribers: subWorkers.map((worker) => worker.pid), publishers: pubWorkers.map((worker) => worker.pid), redis: redis ? [redis.proc.pid] : [] };
+    const groups = { server: pids, subscribers: subWorkers.map((worker) => worker.pid), publishers: pubWorkers.map((worker) => worker.pid), redis: redis ? [...redis.pids] : [] };
     let atEnd: CpuSample | undefined;
 
     // Setup: subscribers connect and subscribe (except replay-storm's), publishers connect.

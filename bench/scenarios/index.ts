@@ -1,4 +1,4 @@
-import type { SystemName } from '../lib/variants.js';
+import { isSigcast, type SystemName } from '../lib/variants.js';
 import type { JobPlan, Params, ScenarioDef } from './types.js';
 
 /**
@@ -7,7 +7,7 @@ import type { JobPlan, Params, ScenarioDef } from './types.js';
  */
 const names = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 const noHistory = (system: SystemName): string | undefined =>
-  system === 'sigcast' || system === 'ws-ioredis' ? undefined : `${system} keeps no history to replay`;
+  isSigcast(system) || system === 'ws-ioredis' ? undefined : `${system} keeps no history to replay`;
 const needsRedis = (system: SystemName): string | undefined =>
   system === 'raw-uws' ? 'raw uWS has no Redis and no second node' : undefined;
 
@@ -17,13 +17,14 @@ function base(scenario: string, system: SystemName, params: Params, subscribers:
     system,
     nodes: 1,
     redis: system === 'sigcast' ? params.broker === 'redis' : system !== 'raw-uws',
+    cluster: system === 'sigcast-cluster',
     subscribers: params.subscribers ?? subscribers,
     subs: { channels: ['FANOUT'], perConnection: 1, connectOnGo: false, connectConcurrency: 64, stallers: 0, stallMs: 0, recordLatency: true },
     idle: false,
     drainMs: params.quick ? 3000 : 10_000,
     maxPhaseMs: 0,
     sendBufferBytes: 4 * 1024 * 1024,
-    encoding: system === 'sigcast' ? params.encoding : 'json',
+    encoding: isSigcast(system) ? params.encoding : 'json',
     transport: params.transport,
     publishVia: 'ws',
     resume: false,
@@ -127,6 +128,24 @@ export const SCENARIOS: ScenarioDef[] = [
       plan.resume = true;
       plan.pubs = { publishers: [{ channels: ['XNODE'] }], batch: 10, window: 8, durationMs: duration };
       plan.summary = `${plan.subscribers} subscribers on node B (${stallers} stop reading for ${plan.subs.stallMs / 1000} s), publisher on node A: batches of 10, 8 in flight, no lag bound`;
+      return plan;
+    },
+  },
+  {
+    name: 'cross-shard',
+    description: 'publishers on node A over 60 channels (every shard of a cluster), 600 subscriptions on node B (120 connections x 5 channels): the traffic a Redis Cluster spreads over its shards',
+    notApplicable: needsRedis,
+    plan(system, params) {
+      const channelCount = 60;
+      const plan = base('cross-shard', system, params, params.quick ? 60 : 120);
+      plan.nodes = 2;
+      plan.redis = true;
+      const channels = names('XS', channelCount);
+      plan.subs = { ...plan.subs, channels, perConnection: 5 };
+      // Three publishers of 20 channels each, round robin, bounded by the slowest subscriber.
+      const publishers = [0, 1, 2].map((p) => ({ channels: channels.filter((_, i) => i % 3 === p) }));
+      plan.pubs = { publishers, batch: 5, window: 8, durationMs: durationMs(params), maxLag: 100, ...(params.rate ? { rate: params.rate } : {}) };
+      plan.summary = `${plan.subscribers} subscribers on node B x 5 of ${channelCount} channels; 3 publishers on node A, batches of 5, 8 in flight, lag bound 100`;
       return plan;
     },
   },

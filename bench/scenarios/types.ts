@@ -16,6 +16,8 @@ export interface JobPlan {
   system: SystemName;
   nodes: 1 | 2;
   redis: boolean;
+  /** A 3-master Redis Cluster instead of one redis-server (sigcast-cluster). */
+  cluster: boolean;
   subscribers: number;
   subs: Omit<SubscriberSpec, 'connections' | 'offset'>;
   /** Publishers (absent: nobody publishes during the measured phase). */

@@ -24,7 +24,7 @@ export const sigcast: SystemDef = {
       SEND_BUFFER_BYTES: String(options.sendBufferBytes),
       NODE_ID: options.nodeName,
     };
-    if (options.redis) env.REDIS_URL = options.redis.url;
+    if (options.redis) Object.assign(env, options.redis.env);
     const node = await startServerProcess(`sigcast:${options.nodeName}`, [...execArgs, 'src/cli.ts', 'serve'], env, '/healthz');
     await waitForHttp(`${node.http}/readyz`, 15_000);
     return node;
@@ -33,4 +33,12 @@ export const sigcast: SystemDef = {
     const response = await fetch(`${node.http}/metrics`, { signal: AbortSignal.timeout(2000) });
     return response.ok ? response.text() : '';
   },
+};
+
+/** The same sigcast on a 3-master Redis Cluster (sharded pub/sub): the engine starts the cluster. */
+export const sigcastCluster: SystemDef = {
+  ...sigcast,
+  name: 'sigcast-cluster',
+  description: 'sigcast on a 3-master, 3-replica Redis Cluster: REDIS_CLUSTER_NODES, SPUBLISH/SSUBSCRIBE on the owning shard',
+  redis: 'required',
 };

@@ -15,7 +15,10 @@ import type { Entry, Signal } from '../signal/schema.js';
  *   scope: the same id from another scope, or from none, is a new signal. The stored and
  *   announced signal keeps the id as published.
  * - `epoch` names one continuous history of a channel. It changes only when the history was lost
- *   (expired, flushed, Redis restarted without persistence); seq then restarts at 1.
+ *   (expired, flushed, Redis restarted without persistence); seq then restarts at 1. It changes
+ *   too when the history went backwards (shorter than what this broker saw of it: a failover or
+ *   restart lost acknowledged appends); the retained entries then move to the new epoch with their
+ *   seqs, so that no seq of the old epoch is ever given to another entry.
  * - `history` returns the retained entries with seq > `afterSeq` (all retained ones when absent),
  *   oldest first, at most the newest `limit`, together with the channel's epoch and head seq.
  * - `subscribe` resolves once live messages for the channel will reach the listener: every entry
@@ -79,7 +82,7 @@ export type LiveListener = (entries: Entry[]) => void;
 export interface BrokerHealth {
   ok: boolean;
   latencyMs?: number;
-  /** What is wrong, in sigcast's words (set when not ok). */
+  /** What is wrong, in sigcast's words (set when not ok; on a cluster also when ok but some subscriptions are moving). */
   detail?: string;
   /**
    * Which part is down when not ok: the store itself (`connection`), or only the live

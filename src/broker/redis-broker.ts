@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   BrokerClosedError,
   type AppendResult,
@@ -8,94 +7,89 @@ import {
   type HistoryQuery,
   type LiveListener,
 } from './broker.js';
+import { BrokerReadiness } from './broker-readiness.js';
 import { newEpoch } from './epoch.js';
-import {
-  type BrokerLogger,
-  type CommandObserver,
-  type RedisConnectionOptions,
-  createRedisConnection,
-  logConnectionErrors,
-  timed,
-  toBrokerError,
-  unavailableReason,
-} from './redis-connection.js';
+import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
+import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, timed, toBrokerError, unavailableReason } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
-import { appendArgv, defineSigcastCommands, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
-import { RedisSubscriber } from './redis-subscriber.js';
-import { CHANNEL_NAME_PATTERN, type Signal } from '../signal/schema.js';
+import { appendArgv, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
+import { openRedisTopology, type RedisTopology } from './redis-topology.js';
+import { SeenHeads } from './seen-heads.js';
+import { CHANNEL_NAME_PATTERN, type Entry, type Signal } from '../signal/schema.js';
 
 export interface RedisBrokerOptions extends RedisConnectionOptions {
   /** Prefix of every key and pub/sub channel (REDIS_KEY_PREFIX). */
   keyPrefix: string;
   historySize: number;
   historyTtlMs: number;
-  /** How often the subscriber connection is pinged to detect a silent one. @default 5000 */
+  /** How often subscriber connections are pinged to detect a silent one. @default 5000 */
   subscriberPingMs?: number;
+  /**
+   * REDIS_ACK_REPLICAS: an append resolves only once WAIT confirms it reached this many replicas
+   * of the master that stored it; fewer within `ackTimeoutMs` is BrokerUnavailableError. @default 0
+   */
+  ackReplicas?: number;
+  /** REDIS_ACK_TIMEOUT_MS: how long WAIT waits for them. @default 1000 */
+  ackTimeoutMs?: number;
   logger?: BrokerLogger;
   /** Told how long each command took (metrics). */
   observeCommand?: CommandObserver;
 }
 
 const DEFAULT_SUBSCRIBER_PING_MS = 5000;
-
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
+const DEFAULT_ACK_TIMEOUT_MS = 1000;
 
 /**
- * Broker on Redis: one Lua script per append (store, trim, expire, announce), one per history read
- * (redis-scripts.ts), and a second connection in subscriber mode for live announcements
- * (redis-subscriber.ts).
+ * Broker on one Redis or a Redis Cluster (redis-topology.ts): one Lua script per append (store,
+ * trim, expire, announce), one per history read (redis-lua.ts), and a live subscriber.
  *
- * Resync: when a connection that had been ready goes down, a resync is due. It is reported to the
- * onResync listeners once the command connection is ready AND the subscriber has every channel
- * subscribed again (SUBSCRIBE acknowledged), so whatever they re-read from history is followed by
- * live announcements. A Redis restart drops both connections and yields one resync. The first
- * connect is not a resync.
+ * Resync (broker-readiness.ts): after a lost connection, once ready again. On a cluster, a channel
+ * lost on its shard and subscribed again is caught up alone: its newest entry is handed to its
+ * listener, whose merge reads whatever lies before it.
+ *
+ * Rewinds (seen-heads.ts): a history found shorter than what this node saw of it, or an
+ * announcement repeating a seq, moves the channel to a new epoch (the fork script), so that every
+ * subscriber is told with a reset instead of silently missing the entries that reuse the seqs.
  */
 export class RedisBroker implements Broker {
   readonly kind = 'redis';
-  private readonly command: Redis;
-  private readonly subscriberConnection: Redis;
-  private readonly live: RedisSubscriber;
-  private readonly resyncListeners: Array<() => void> = [];
-  private readyWaiters: Waiter[] = [];
+  private readonly topology: RedisTopology;
+  private readonly listeners = new Map<string, LiveListener>();
+  private readonly seen = new SeenHeads();
+  private readonly readiness: BrokerReadiness;
   private closing: Promise<void> | undefined;
   private commandUp = false;
-  private resyncPending = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
-    this.command = createRedisConnection(options, 'sigcast-command', true);
-    defineSigcastCommands(this.command);
-    logConnectionErrors(this.command, 'command', options.logger);
-    this.command.on('ready', () => {
+    this.topology = openRedisTopology(
+      {
+        ...options,
+        subscriberPingMs: options.subscriberPingMs ?? DEFAULT_SUBSCRIBER_PING_MS,
+        ackedAppends: (options.ackReplicas ?? 0) > 0,
+      },
+      {
+        onInPlace: () => this.settle(),
+        onLost: () => this.readiness.lost('subscriber'),
+        onRestored: (channel) => void this.catchUp(channel),
+      },
+    );
+    this.readiness = new BrokerReadiness(() => this.isReady(), options.logger);
+    const { command, acked } = this.topology;
+    acked?.on('ready', () => this.settle());
+    command.on('ready', () => {
       this.commandUp = true;
       this.settle();
     });
-    this.command.on('close', () => {
+    command.on('close', () => {
       if (!this.commandUp) return; // a failed reconnect attempt, already known to be down
       this.commandUp = false;
-      this.connectionLost('command');
+      this.readiness.lost('command');
     });
-
-    const subscriberConnection = createRedisConnection(options, 'sigcast-subscriber');
-    logConnectionErrors(subscriberConnection, 'subscriber', options.logger);
-    this.live = new RedisSubscriber(subscriberConnection, {
-      pingMs: options.subscriberPingMs ?? DEFAULT_SUBSCRIBER_PING_MS,
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...(options.observeCommand ? { observeCommand: options.observeCommand } : {}),
-      onInPlace: () => this.settle(),
-      onLost: () => this.connectionLost('subscriber'),
-    });
-    this.subscriberConnection = subscriberConnection;
   }
 
-  /** Resolves once both connections are ready and subscriptions are in place. */
+  /** Resolves once the command connections are ready and (one Redis) subscriptions are in place. */
   ready(): Promise<void> {
-    if (this.closing) return Promise.reject(new BrokerClosedError());
-    if (this.isReady()) return Promise.resolve();
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return this.readiness.ready();
   }
 
   async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
@@ -104,58 +98,78 @@ export class RedisBroker implements Broker {
     if (!CHANNEL_NAME_PATTERN.test(channel)) throw new Error(`invalid channel name: ${JSON.stringify(channel)}`);
     const keys = channelKeys(this.options.keyPrefix, channel);
     const { historySize, historyTtlMs } = this.options;
-    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope);
+    const floor = this.seen.floor(channel);
+    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope, floor);
+    const { acked } = this.topology;
+    const replicas = this.options.ackReplicas ?? 0;
+    const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     let reply: unknown;
     try {
-      reply = await timed(this.options.observeCommand, 'append', () => this.command.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv));
+      reply = await timed(this.options.observeCommand, 'append', () => {
+        const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
+        return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
+      });
     } catch (error) {
       throw toBrokerError(error, 'append');
     }
-    return parseAppendReply(reply, signals);
+    const result = parseAppendReply(reply, signals);
+    this.seen.sawAppend(channel, floor, result.epoch, Math.max(0, ...result.results.map((r) => r.seq)));
+    return result;
   }
 
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     this.assertOpen();
-    const keys = channelKeys(this.options.keyPrefix, channel);
-    const afterSeq = Math.max(0, Math.floor(query.afterSeq ?? 0));
-    const limit = Number.isFinite(query.limit) ? Math.max(0, Math.floor(query.limit)) : Number.MAX_SAFE_INTEGER;
-    let reply: unknown;
-    try {
-      reply = await timed(this.options.observeCommand, 'history', () => this.command.sigcastHistory(keys.log, keys.meta, String(afterSeq), String(limit)));
-    } catch (error) {
-      throw toBrokerError(error, 'history');
-    }
-    return parseHistoryReply(reply);
+    const floor = this.seen.floor(channel);
+    const page = await this.readHistory(channel, query);
+    if (this.seen.sawHistory(channel, floor, page.epoch, page.headSeq) === 'ok' || !floor) return page;
+    await this.fork(channel, floor.epoch, floor.seq);
+    return this.readHistory(channel, query);
   }
 
   async subscribe(channel: string, listener: LiveListener): Promise<void> {
     this.assertOpen();
-    await this.live.subscribe(channelKeys(this.options.keyPrefix, channel).live, channel, listener);
+    this.listeners.set(channel, listener);
+    this.seen.track(channel);
+    try {
+      await this.topology.live.subscribe(channelKeys(this.options.keyPrefix, channel).live, channel, (entries) => this.onLive(channel, entries));
+    } catch (error) {
+      if (this.listeners.get(channel) === listener) {
+        this.listeners.delete(channel);
+        this.seen.untrack(channel);
+      }
+      throw error;
+    }
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    await this.live.unsubscribe(channelKeys(this.options.keyPrefix, channel).live);
+    this.listeners.delete(channel);
+    this.seen.untrack(channel);
+    await this.topology.live.unsubscribe(channelKeys(this.options.keyPrefix, channel).live);
   }
 
   onResync(listener: () => void): void {
-    this.resyncListeners.push(listener);
+    this.readiness.onResync(listener);
   }
 
   async health(): Promise<BrokerHealth> {
     if (this.closing) return { ok: false, failing: 'connection', detail: 'the broker is closed: this node is shutting down' };
-    if (this.command.status !== 'ready') {
-      return { ok: false, failing: 'connection', detail: `Redis is not connected (command connection: ${this.command.status})` };
+    const { command, live, mode } = this.topology;
+    if (command.status !== 'ready') {
+      return { ok: false, failing: 'connection', detail: `Redis is not connected (command connection: ${command.status})` };
     }
-    if (!this.live.inPlace) {
-      return { ok: false, failing: 'subscriptions', detail: `Redis live subscriptions not in place (subscriber connection: ${this.live.status})` };
+    // One Redis: nothing is live without the subscriber. A cluster stays ready while one shard
+    // fails over (its channels wait for their new master): the other shards keep serving.
+    if (!live.inPlace && mode === 'standalone') {
+      return { ok: false, failing: 'subscriptions', detail: `Redis live subscriptions not in place (subscriber connection: ${live.status})` };
     }
     const started = performance.now();
     try {
-      await timed(this.options.observeCommand, 'ping', () => this.command.ping());
+      await timed(this.options.observeCommand, 'ping', () => this.bounded(Promise.resolve(command.ping()), 0, 'ping'));
     } catch (error) {
       return { ok: false, failing: 'connection', detail: `${unavailableReason(error)} (no answer to PING)` };
     }
-    return { ok: true, latencyMs: Math.round((performance.now() - started) * 100) / 100 };
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+    return live.inPlace ? { ok: true, latencyMs } : { ok: true, latencyMs, detail: `some live subscriptions are moving to a new shard master (${live.status})` };
   }
 
   close(): Promise<void> {
@@ -164,12 +178,74 @@ export class RedisBroker implements Broker {
   }
 
   private async shutdown(): Promise<void> {
-    this.live.close();
-    this.resyncListeners.length = 0;
-    const waiters = this.readyWaiters;
-    this.readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(new BrokerClosedError());
-    await Promise.all([quitConnection(this.command), quitConnection(this.subscriberConnection)]);
+    this.topology.live.close();
+    this.listeners.clear();
+    this.readiness.close();
+    await this.topology.quit();
+  }
+
+  private async readHistory(channel: string, query: HistoryQuery): Promise<HistoryPage> {
+    const keys = channelKeys(this.options.keyPrefix, channel);
+    const afterSeq = Math.max(0, Math.floor(query.afterSeq ?? 0));
+    const limit = Number.isFinite(query.limit) ? Math.max(0, Math.floor(query.limit)) : Number.MAX_SAFE_INTEGER;
+    let reply: unknown;
+    try {
+      reply = await timed(this.options.observeCommand, 'history', () => this.bounded(sendHistory(this.topology.command, keys, afterSeq, limit), 0, 'history'));
+    } catch (error) {
+      throw toBrokerError(error, 'history');
+    }
+    return parseHistoryReply(reply);
+  }
+
+  /** Moves a rewound history to a new epoch (unless someone did already); its newest entry is announced. */
+  private async fork(channel: string, expectedEpoch: string, floorSeq: number): Promise<void> {
+    const keys = channelKeys(this.options.keyPrefix, channel);
+    try {
+      await this.bounded(sendFork(this.topology.command, keys, channel, expectedEpoch, floorSeq, this.options.logger), 0, 'fork');
+    } catch (error) {
+      throw toBrokerError(error, 'history');
+    }
+  }
+
+  private onLive(channel: string, entries: Entry[]): void {
+    const listener = this.listeners.get(channel);
+    const first = entries[0];
+    const last = entries[entries.length - 1];
+    if (!listener || !first || !last) return;
+    if (this.seen.sawAnnouncement(channel, first.epoch, first.seq, last.seq) === 'ok') {
+      // What a catch-up handed over already is not handed twice.
+      const upTo = this.seen.handedUpTo(channel, first.epoch);
+      const fresh = upTo === 0 ? entries : entries.filter((entry) => entry.seq > upTo);
+      if (fresh.length === 0) return;
+      this.seen.handed(channel, first.epoch, last.seq);
+      listener(fresh);
+      return;
+    }
+    // A seq announced twice in one epoch: the history was rewound and new appends reuse its seqs.
+    void this.fork(channel, first.epoch, ANY_SEQ)
+      .then(() => this.catchUp(channel))
+      .catch((error: unknown) => this.options.logger?.warn({ err: error, channel }, 'could not move a rewound history to a new epoch'));
+  }
+
+  /** Hands the channel's newest entry to its listener, whose merge reads what lies before it. */
+  private async catchUp(channel: string): Promise<void> {
+    if (this.closing || !this.listeners.has(channel)) return;
+    try {
+      const page = await this.history(channel, { limit: 1 });
+      const newest = page.entries[0];
+      const listener = this.listeners.get(channel);
+      if (!newest || !listener || newest.seq <= this.seen.handedUpTo(channel, newest.epoch)) return;
+      this.seen.handed(channel, newest.epoch, newest.seq);
+      listener([newest]);
+    } catch (error) {
+      this.options.logger?.warn({ err: error, channel }, 'could not catch up a re-subscribed channel; its next announcement will');
+    }
+  }
+
+  /** Cluster commands get an overall deadline (ioredis retries redirections within it). */
+  private bounded<T>(work: Promise<T>, extraMs: number, operation: string): Promise<T> {
+    if (this.topology.mode === 'standalone') return work;
+    return withDeadline(work, this.options.commandTimeoutMs + extraMs, operation);
   }
 
   private assertOpen(): void {
@@ -177,45 +253,13 @@ export class RedisBroker implements Broker {
   }
 
   private isReady(): boolean {
-    return this.command.status === 'ready' && this.live.inPlace;
+    const { command, acked, live, mode } = this.topology;
+    return command.status === 'ready' && (acked === undefined || acked.status === 'ready') && (mode === 'cluster' || live.inPlace);
   }
 
-  private connectionLost(connection: string): void {
-    if (this.closing) return;
-    this.resyncPending = true;
-    this.options.logger?.warn({ connection }, 'Redis connection lost; reconnecting');
-  }
-
-  /** Called when a connection became ready: wakes ready() waiters and reports a due resync. */
   private settle(): void {
-    if (this.closing || !this.isReady()) return;
-    const waiters = this.readyWaiters;
-    this.readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-    if (!this.resyncPending) return;
-    this.resyncPending = false;
-    this.options.logger?.info({ subscriptions: this.live.size }, 'Redis reconnected; resyncing');
-    for (const listener of [...this.resyncListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, 'onResync listener threw; ignoring');
-      }
-    }
+    if (!this.closing) this.readiness.settle(this.topology.live.size);
   }
-}
-
-/** QUIT when connected (pending replies still arrive); otherwise just stop reconnecting. */
-async function quitConnection(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // fall through: the connection is unusable anyway
-    }
-  }
-  redis.disconnect();
 }
 
 /** Returns at once; connects in the background (a server may start while Redis is still down). */

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError } from './broker.js';
 import { GuardedConnector } from './guarded-connector.js';
 
@@ -29,8 +29,13 @@ export async function timed<T>(observe: CommandObserver | undefined, command: Re
 }
 
 export interface RedisConnectionOptions {
-  /** redis://[user:pass@]host:port[/db] or rediss://... for TLS. */
-  url: string;
+  /** One Redis: redis://[user:pass@]host:port[/db] or rediss://... for TLS. Exactly one of url and clusterNodes. */
+  url?: string;
+  /**
+   * A Redis Cluster: its seed nodes, `host:port,host:port,...`, or with credentials and TLS
+   * `redis[s]://[user:pass@]host:port,host:port,...` (see redis-cluster-connection.ts).
+   */
+  clusterNodes?: string;
   /**
    * PEM CA bundle (the certificates, not a path) that verifies the server's certificate on a
    * rediss:// URL instead of Node's built-in roots: how a private CA is trusted.
@@ -82,11 +87,18 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number): nu
  * signal ids make the retry safe), rather than requests piling up in memory.
  */
 export function redisConnectionOptions(options: RedisConnectionOptions, connectionName: string): RedisOptions {
-  const target = redisTargetFromUrl(options.url, options.tlsCa);
-  // Pinned so that NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off.
-  if (target.tls) target.tls = { ...target.tls, rejectUnauthorized: true };
+  if (options.url === undefined) throw new Error('a Redis URL is needed for a connection to one Redis');
+  return { ...pinTls(redisTargetFromUrl(options.url, options.tlsCa)), ...failFastOptions(options, connectionName) };
+}
+
+/** Pinned so that NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot turn verification off. */
+export function pinTls<T extends Pick<RedisOptions, 'tls'>>(target: T): T {
+  return target.tls ? { ...target, tls: { ...target.tls, rejectUnauthorized: true } } : target;
+}
+
+/** What every sigcast connection shares, whatever it connects to (one Redis or a cluster node). */
+export function failFastOptions(options: RedisConnectionOptions, connectionName: string): RedisOptions {
   return {
-    ...target,
     connectionName,
     Connector: GuardedConnector,
     // Reject at once while disconnected instead of queueing.
@@ -116,7 +128,7 @@ export function createRedisConnection(options: RedisConnectionOptions, connectio
  * once per attempt. A misconfiguration (credentials, certificate) gets a message that says what to
  * fix; it is still retried, so a node recovers without a restart once Redis or the CA is fixed.
  */
-export function logConnectionErrors(redis: Redis, connection: string, logger: BrokerLogger | undefined): void {
+export function logConnectionErrors(redis: Redis | Cluster, connection: string, logger: BrokerLogger | undefined): void {
   const reported = new Set<ConnectionProblem>();
   redis.on('ready', () => reported.clear());
   // Listening also keeps ioredis from printing "Unhandled error event" to the console.

@@ -442,6 +442,8 @@ describe('Redis connection options', () => {
       retryBaseMs: 10,
       retryMaxMs: 1000,
       commandTimeoutMs: 700,
+      ackReplicas: 0,
+      ackTimeoutMs: 1000,
     });
     expect(() => redisBrokerOptionsFromConfig(loadConfig({}))).toThrow(/REDIS_URL/);
   });

@@ -24,6 +24,8 @@ export interface RedisProcessOptions {
   args: string[];
   /** TLS only (the plain port is off), with the server certificate of these. */
   certificates?: TestCertificates;
+  /** This port instead of a free one (`npm run cluster:local --base-port`). */
+  port?: number;
 }
 
 export interface RedisProcess {
@@ -31,6 +33,8 @@ export interface RedisProcess {
   readonly port: number;
   /** Working dir (AOF files live here when persistence is on). */
   readonly dir: string;
+  /** The server's process id; undefined while it is stopped. */
+  readonly pid: number | undefined;
   /** Graceful shutdown (SIGTERM); safe to call twice or when already stopped. */
   stop(): Promise<void>;
   /** SIGKILL: what was not persisted is lost. */
@@ -52,12 +56,12 @@ export async function startRedisProcess(options: RedisProcessOptions): Promise<R
   const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', ...tls, '--daemonize', 'no', ...options.args];
   const withTls = options.certificates !== undefined;
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     try {
       return new Process(port, dir, args, withTls, await spawnServer(port, args, withTls));
     } catch (error) {
       // Another process took the port between our probe and the server's bind: pick another.
-      if (!(error instanceof BindError) || attempt >= 5) throw error;
+      if (!(error instanceof BindError) || attempt >= 5 || options.port !== undefined) throw error;
     }
   }
 }
@@ -70,6 +74,10 @@ class Process implements RedisProcess {
     private readonly tls: boolean,
     private child: ChildProcess | undefined,
   ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   stop(): Promise<void> {
     return this.terminate('SIGTERM');
@@ -114,7 +122,7 @@ class Process implements RedisProcess {
 }
 
 /** A port that was free a moment ago (the OS picks it); the caller retries if it is taken since. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {

@@ -8,9 +8,17 @@ let prefixes = 0;
  * of its own (tests then share a server without flushing anything).
  */
 export function openTestBroker(url: string, options: Partial<RedisBrokerOptions> = {}): { broker: RedisBroker; prefix: string } {
+  return openBroker({ url, ...options });
+}
+
+/** The same on a Redis Cluster: `seeds` as in REDIS_CLUSTER_NODES. */
+export function openClusterTestBroker(seeds: string, options: Partial<RedisBrokerOptions> = {}): { broker: RedisBroker; prefix: string } {
+  return openBroker({ clusterNodes: seeds, ...options });
+}
+
+function openBroker(options: Partial<RedisBrokerOptions>): { broker: RedisBroker; prefix: string } {
   const prefix = `t${process.pid}x${++prefixes}`;
   const broker = createRedisBroker({
-    url,
     keyPrefix: prefix,
     historySize: 1000,
     historyTtlMs: 60_000,

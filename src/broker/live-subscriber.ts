@@ -1,0 +1,20 @@
+import type { LiveListener } from './broker.js';
+
+/**
+ * The live side of RedisBroker, one per mode: RedisSubscriber (classic SUBSCRIBE on one
+ * connection to one Redis) and ShardedSubscriber (SSUBSCRIBE on each shard of a Redis Cluster).
+ * `live` is the pub/sub channel (redis-keys.ts), `channel` the sigcast channel it carries.
+ */
+export interface LiveSubscriber {
+  /** True when every subscription is established where its announcements are published. */
+  readonly inPlace: boolean;
+  /** Channels subscribed. */
+  readonly size: number;
+  /** The connection state, for health details. */
+  readonly status: string;
+  /** Resolves once the store acknowledged the subscription: later announcements reach `listener`. */
+  subscribe(live: string, channel: string, listener: LiveListener): Promise<void>;
+  /** Delivery stops at once. */
+  unsubscribe(live: string): Promise<void>;
+  close(): void;
+}
