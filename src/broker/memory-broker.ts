@@ -92,6 +92,10 @@ export class MemoryBroker implements Broker {
     this.listeners.delete(channel);
   }
 
+  get liveSubscriptions(): number {
+    return this.listeners.size;
+  }
+
   onResync(): void {
     // An in-process broker never loses announcements.
   }

@@ -137,6 +137,10 @@ export class RedisBroker implements Broker {
     await this.live.unsubscribe(channelKeys(this.options.keyPrefix, channel).live);
   }
 
+  get liveSubscriptions(): number {
+    return this.live.held;
+  }
+
   onResync(listener: () => void): void {
     this.resyncListeners.push(listener);
   }
