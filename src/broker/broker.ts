@@ -32,6 +32,8 @@ export interface Broker {
   ready(): Promise<void>;
   append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult>;
   history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** For each channel, in order: whether it has a history now (an append would not create it). */
+  exists(channels: readonly string[]): Promise<boolean[]>;
   subscribe(channel: string, listener: LiveListener): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   /**
@@ -47,6 +49,8 @@ export interface Broker {
 
 export interface AppendResult {
   epoch: string;
+  /** This append started the channel's history (it had none: never appended, expired or lost). */
+  created: boolean;
   /** One result per input signal, in input order. */
   results: AppendedSignal[];
 }

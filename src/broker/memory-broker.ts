@@ -78,7 +78,8 @@ export class MemoryBroker implements Broker {
   async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
     this.assertOpen();
     const now = this.now();
-    const log = this.liveLog(channel, now) ?? this.createLog(channel);
+    const existing = this.liveLog(channel, now);
+    const log = existing ?? this.createLog(channel);
     const results: AppendedSignal[] = [];
     const fresh: Entry[] = [];
     for (const signal of signals) {
@@ -102,7 +103,13 @@ export class MemoryBroker implements Broker {
     this.logs.delete(channel);
     this.logs.set(channel, log);
     if (fresh.length > 0) this.announce(channel, fresh);
-    return { epoch: log.epoch, results };
+    return { epoch: log.epoch, created: existing === undefined, results };
+  }
+
+  async exists(channels: readonly string[]): Promise<boolean[]> {
+    this.assertOpen();
+    const now = this.now();
+    return channels.map((channel) => this.liveLog(channel, now) !== undefined);
   }
 
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {

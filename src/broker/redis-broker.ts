@@ -104,14 +104,26 @@ export class RedisBroker implements Broker {
     if (!CHANNEL_NAME_PATTERN.test(channel)) throw new Error(`invalid channel name: ${JSON.stringify(channel)}`);
     const keys = channelKeys(this.options.keyPrefix, channel);
     const { historySize, historyTtlMs } = this.options;
-    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope);
+    const epochCandidate = newEpoch();
+    const argv = appendArgv(channel, epochCandidate, Date.now(), historySize, historyTtlMs, signals, idempotencyScope);
     let reply: unknown;
     try {
       reply = await timed(this.options.observeCommand, 'append', () => this.command.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv));
     } catch (error) {
       throw toBrokerError(error, 'append');
     }
-    return parseAppendReply(reply, signals);
+    return parseAppendReply(reply, signals, epochCandidate);
+  }
+
+  async exists(channels: readonly string[]): Promise<boolean[]> {
+    this.assertOpen();
+    try {
+      // One EXISTS per channel (its keys may live on different Cluster slots), pipelined in one write.
+      const found = await Promise.all(channels.map((channel) => this.command.exists(channelKeys(this.options.keyPrefix, channel).meta)));
+      return found.map((count) => count > 0);
+    } catch (error) {
+      throw toBrokerError(error, 'exists');
+    }
   }
 
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {

@@ -33,7 +33,7 @@ describe('Ring', () => {
       if (held.length > 100) held.shift();
       expect(ring.size).toBe(held.length);
       expect(ring.first()).toBe(held[0]);
-      expect(ring.last()).toBe(i);
+      expect(ring.at(ring.size - 1)).toBe(i);
     }
     expect(ring.newest(100)).toEqual(held);
     expect(ring.at(99)).toBe(350);
