@@ -31,6 +31,13 @@ export const ERRORS = {
   already_subscribed: { status: 400, message: 'already subscribed to this channel' },
   not_found: { status: 404, message: 'no such route' },
   method_not_allowed: { status: 405, message: 'method not allowed' },
+  too_many_new_channels: {
+    status: 429,
+    message: 'this publisher created as many new channels as it may per minute; retry later',
+    retryAfterSeconds: 60,
+  },
+  too_many_channels: { status: 503, message: 'this node serves as many channels as it may; retry later', retryAfterSeconds: 1 },
+  overloaded: { status: 503, message: 'too many subscribes are waiting on this node; retry later', retryAfterSeconds: 1 },
   slow_consumer: { status: 503, message: 'the send buffer is full', close: { code: 4008, reason: 'slow consumer' } },
   lagging: { status: 503, message: 'the reader fell further behind than MAX_LAG_MS', close: { code: 4008, reason: 'lagging' } },
   unavailable: { status: 503, message: 'storage is unavailable; retry later', retryAfterSeconds: 1 },

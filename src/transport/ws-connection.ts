@@ -17,6 +17,15 @@ export interface ConnectionOwner {
   overflowed(connection: WsConnection): void;
 }
 
+/** What the connection's writes report to: the sweeper watches the bytes written and each buffer. */
+export interface WriteObserver {
+  noteWrite(bytes: number): void;
+  checkSocket(connection: WsConnection): void;
+}
+
+/** When the socket reports no drain (its buffer is under the write high-water mark): look again then. */
+const DRAIN_POLL_MS = 10;
+
 /** The close code of a connection dropped without a close frame. */
 export const ABNORMAL_CLOSURE = 1006;
 
@@ -36,7 +45,10 @@ export class WsConnection implements Connection, Beating, Probed {
   lastPingAt = 0;
   readonly topics = new Set<string>();
   readonly lag = new LagProbes();
+  readonly remoteAddress: string;
   private done = false;
+  private drainWaiters: Array<() => void> = [];
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -44,8 +56,10 @@ export class WsConnection implements Connection, Beating, Probed {
     readonly encoding: Encoding,
     private readonly owner: ConnectionOwner,
     private readonly hardCapBytes: number,
-    private readonly writes: { noteWrite(bytes: number): void },
-  ) {}
+    private readonly writes: WriteObserver,
+  ) {
+    this.remoteAddress = (raw as { remoteAddress?: string }).remoteAddress ?? '';
+  }
 
   get lagging(): boolean {
     return this.lag.behind;
@@ -62,9 +76,27 @@ export class WsConnection implements Connection, Beating, Probed {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return false;
     this.lag.written = true;
     this.raw.write(frame);
-    if (this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
+    this.writes.checkSocket(this);
+    if (!this.closed && this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
     return true;
   }
+
+  onDrain(fn: () => void): void {
+    if (this.closed) return;
+    this.drainWaiters.push(fn);
+    if (this.drainWaiters.length > 1) return;
+    // 'drain' comes only after a write was refused (past the high-water mark); below it, poll.
+    if (this.raw.writableNeedDrain) this.raw.once('drain', this.drained);
+    else this.drainTimer = setTimeout(this.drained, DRAIN_POLL_MS);
+  }
+
+  private readonly drained = (): void => {
+    this.raw.off('drain', this.drained);
+    clearTimeout(this.drainTimer);
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    if (!this.closed) for (const fn of waiters) fn();
+  };
 
   join(topic: string): void {
     if (this.closed || this.topics.has(topic)) return;
@@ -134,6 +166,9 @@ export class WsConnection implements Connection, Beating, Probed {
     if (this.done) return;
     this.done = true;
     this.closed = true;
+    this.raw.off('drain', this.drained);
+    clearTimeout(this.drainTimer);
+    this.drainWaiters = [];
     for (const topic of this.topics) this.owner.removeFromTopic(topic, this);
     this.topics.clear();
     this.owner.finished(this, close);
