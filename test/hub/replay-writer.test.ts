@@ -52,6 +52,8 @@ class ModelSocket implements SubscriberPort {
 }
 
 class ModelFeed implements TailSource {
+  /** Writers reading this feed by seq, told before the ring drops entries (as the hub does). */
+  readonly writers: ReplayWriter[] = [];
   epoch = 'e1';
   headSeq = 0;
   readonly ring = new Ring<CachedEntry>(100);
@@ -65,6 +67,7 @@ class ModelFeed implements TailSource {
   }
   publish(count: number): void {
     for (let i = 0; i < count; i++) {
+      if (this.ring.size === this.ring.capacity) for (const writer of this.writers) writer.keep();
       this.headSeq += 1;
       this.ring.push(new CachedEntry({ channel: 'C', seq: this.headSeq, epoch: this.epoch, ts: 1, signal: { symbol: 'C', side: 'BUY', strength: 0.5, ts: 1, id: `i${this.headSeq}` } }));
     }
@@ -78,7 +81,7 @@ function writerFor(socket: ModelSocket, feed: ModelFeed, replayCount: number, wi
     subscriber: socket,
     channel: 'C',
     head: [encodeFrame({ type: 'subscribed', channel: 'C', epoch: feed.epoch, headSeq: feed.headSeq, replay: replayCount }, 'json')],
-    replay: feed.ring.newest(replayCount),
+    replay: { fromSeq: feed.headSeq - replayCount + 1, count: replayCount },
     live: { frame: encodeFrame(live, 'json'), seq: live.seq, epoch: live.epoch },
     feed,
     windowBytes,
@@ -87,6 +90,7 @@ function writerFor(socket: ModelSocket, feed: ModelFeed, replayCount: number, wi
       socket.join('topic');
     },
   });
+  feed.writers.push(writer);
   return { writer, joined: () => joined };
 }
 
@@ -153,6 +157,21 @@ describe('ReplayWriter', () => {
     expect(socket.seqs()).toEqual([...Array.from({ length: 20 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => 221 + i)]);
   });
 
+  it('keeps the replay it owes when the ring is about to drop it: the whole replay, then a truncated reset', () => {
+    const socket = new ModelSocket();
+    const feed = new ModelFeed();
+    feed.publish(100);
+    const { writer } = writerFor(socket, feed, 100, 3000);
+    writer.start();
+    expect(socket.seqs().length).toBeLessThan(100);
+    feed.publish(250); // the ring (100) drops every entry of the replay meanwhile
+    for (let round = 0; !writer.done && round < 1000; round++) socket.drain();
+    const types = socket.received.map((frame) => frame.type);
+    expect(types.indexOf('live')).toBe(101);
+    expect(socket.received[102]).toMatchObject({ type: 'reset', reason: 'truncated', fromSeq: 251, requested: { since: 100 } });
+    expect(socket.seqs()).toEqual([...Array.from({ length: 100 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => 251 + i)]);
+  });
+
   it("passes the feed's reset on in order, from where this subscriber was", () => {
     const socket = new ModelSocket();
     const feed = new ModelFeed();
@@ -160,6 +179,7 @@ describe('ReplayWriter', () => {
     const { writer } = writerFor(socket, feed, 30, 400);
     writer.start();
     // The history was lost: a new epoch starting at seq 1.
+    for (const reader of feed.writers) reader.keep();
     feed.ring.clear();
     feed.epoch = 'e2';
     feed.headSeq = 0;
