@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { Encoding } from '../protocol/encoding.js';
 import type { AckedEntry } from '../protocol/frames.js';
 import { planPublish, type PublishLimits, type PublishPlan } from '../signal/publish-request.js';
-import { NewChannelLimiter } from './new-channel-limiter.js';
+import { NewChannelLimiter } from '../limits/new-channel-limiter.js';
 
 export interface PublisherLimits extends PublishLimits {
   /** Channels one publisher may create per minute (NEW_CHANNELS_PER_MINUTE). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NewChannelLimiter } from '../../src/ingest/new-channel-limiter.js';
+import { NewChannelLimiter } from '../../src/limits/new-channel-limiter.js';
 
 describe('NewChannelLimiter', () => {
   it('gives each publisher a minute worth at once, refuses past it, and refills continuously', () => {
@@ -12,7 +12,7 @@ describe('NewChannelLimiter', () => {
     now = 10_000; // 10 s: 100 more
     expect(limiter.tryTake('a', 101)).toBe(false);
     expect(limiter.tryTake('a', 100)).toBe(true);
-    expect(limiter.secondsUntil('a', 60)).toBe(6);
+    expect(limiter.waitMs('a', 60)).toBe(6000);
   });
 
   it('unused reservations go back; channels created beyond a reservation are charged, to a minute of debt at most', () => {

@@ -1,8 +1,11 @@
 // How many channels each publisher may create per minute (NEW_CHANNELS_PER_MINUTE): a token
-// bucket per publisher that holds a minute's worth and refills continuously. A channel is new when
-// it has no history; every channel costs Redis three keys for HISTORY_TTL_SECONDS, so creating
-// them is what one request must not be able to do by the ten thousand.
+// bucket per publisher (token-bucket.ts) that holds a minute's worth and refills continuously. A
+// channel is new when it has no history; every channel costs Redis three keys for
+// HISTORY_TTL_SECONDS, so creating them is what one request must not be able to do by the ten
+// thousand. Unlike the publish rate, a request that asks for more than is left is refused whole
+// (nothing stored), and the tokens it reserved but did not use go back.
 import { SigcastError } from '../errors.js';
+import { fullBucket, refill, type BucketLimits, type BucketState } from './token-bucket.js';
 
 export interface NewChannelLimiterOptions {
   perMinute: number;
@@ -11,47 +14,19 @@ export interface NewChannelLimiterOptions {
   now?: () => number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-const MINUTE_MS = 60_000;
 const DEFAULT_MAX_PUBLISHERS = 10_000;
-
-/** 429: the publish would create more channels than the publisher may create right now. */
-export class TooManyNewChannelsError extends SigcastError {
-  constructor(
-    fresh: number,
-    perMinute: number,
-    private readonly waitSeconds: number,
-  ) {
-    super(
-      'too_many_new_channels',
-      fresh > perMinute
-        ? `this publish would create ${fresh} new channels; a publisher may create at most ${perMinute} per minute`
-        : `this publish would create ${fresh} new channels; this publisher may create ${perMinute} per minute and has used them: retry in ${waitSeconds} s`,
-    );
-  }
-
-  override get retryAfterSeconds(): number {
-    return this.waitSeconds;
-  }
-}
 
 export class NewChannelLimiter {
   /** Only publishers below a full bucket; insertion order is recency (least recent first). */
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, BucketState>();
+  private readonly limits: BucketLimits;
   private readonly maxPublishers: number;
   private readonly now: () => number;
 
   constructor(private readonly options: NewChannelLimiterOptions) {
+    this.limits = { rate: options.perMinute / 60, burst: options.perMinute };
     this.maxPublishers = options.maxPublishers ?? DEFAULT_MAX_PUBLISHERS;
     this.now = options.now ?? Date.now;
-  }
-
-  get perMinute(): number {
-    return this.options.perMinute;
   }
 
   /** Publishers with a bucket that is not full. */
@@ -78,22 +53,26 @@ export class NewChannelLimiter {
     this.store(publisher, Math.max(-this.options.perMinute, this.tokensOf(publisher) + reserved - created));
   }
 
-  /** Seconds until the publisher has `count` tokens (at least 1). */
-  secondsUntil(publisher: string, count: number): number {
+  /** How long until the publisher has `count` tokens (ms; 0: now). */
+  waitMs(publisher: string, count: number): number {
     const missing = Math.min(count, this.options.perMinute) - this.tokensOf(publisher);
-    return Math.max(1, Math.ceil((missing * MINUTE_MS) / this.options.perMinute / 1000));
+    return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.limits.rate);
   }
 
-  /** The error for a publish that would create `fresh` channels it may not create now. */
-  refusal(publisher: string, fresh: number): TooManyNewChannelsError {
-    return new TooManyNewChannelsError(fresh, this.options.perMinute, this.secondsUntil(publisher, fresh));
+  /** 429 for a publish that would create `fresh` channels it may not create now. */
+  refusal(publisher: string, fresh: number): SigcastError {
+    const { perMinute } = this.options;
+    const waitMs = this.waitMs(publisher, fresh);
+    const message =
+      fresh > perMinute
+        ? `this publish would create ${fresh} new channels; a publisher may create at most ${perMinute} per minute`
+        : `this publish would create ${fresh} new channels; this publisher may create ${perMinute} per minute and has used them: retry in ${Math.ceil(waitMs / 1000)} s`;
+    return new SigcastError('too_many_new_channels', message, undefined, { retryAfterMs: Math.max(1000, waitMs) });
   }
 
   private tokensOf(publisher: string): number {
-    const bucket = this.buckets.get(publisher);
-    if (!bucket) return this.options.perMinute;
-    const refilled = bucket.tokens + ((this.now() - bucket.at) * this.options.perMinute) / MINUTE_MS;
-    return Math.min(this.options.perMinute, refilled);
+    const now = this.now();
+    return refill(this.buckets.get(publisher) ?? fullBucket(this.limits, now), this.limits, now).tokens;
   }
 
   private store(publisher: string, tokens: number): void {
