@@ -14,8 +14,8 @@ import { delay, waitFor } from '../support/wait.js';
 
 const CONNECTIONS = 40;
 const SUBSCRIBES = 1000;
-/** A publish during the storm is answered within this (it took 7 s before admission). */
-const PUBLISH_BOUND_MS = 1500;
+/** A publish during the storm is answered within this, under the Redis command timeout (it took 7 s before admission). */
+const PUBLISH_BOUND_MS = 2000;
 /** Peak RSS of the node during the storm (it was 0.8-1 GiB before). */
 const RSS_BOUND = 512 * MiB;
 const PREFIX = 'storm';
