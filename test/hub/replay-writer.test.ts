@@ -12,6 +12,7 @@ import type { ServerFrame } from '../../src/protocol/frames.js';
 class ModelSocket implements SubscriberPort {
   readonly encoding = 'json' as const;
   closed = false;
+  lagging = false;
   buffered = 0;
   readonly received: ServerFrame[] = [];
   readonly topics: string[] = [];
@@ -74,9 +75,10 @@ class ModelFeed implements TailSource {
   }
 }
 
-function writerFor(socket: ModelSocket, feed: ModelFeed, replayCount: number, windowBytes: number) {
+function writerFor(socket: ModelSocket, feed: ModelFeed, replayCount: number, windowBytes: number, followTail = true) {
   const live = { type: 'live', channel: 'C', epoch: feed.epoch, seq: feed.headSeq };
   let joined = 0;
+  let joinedAt: number | undefined;
   const writer = new ReplayWriter({
     subscriber: socket,
     channel: 'C',
@@ -85,13 +87,15 @@ function writerFor(socket: ModelSocket, feed: ModelFeed, replayCount: number, wi
     live: { frame: encodeFrame(live, 'json'), seq: live.seq, epoch: live.epoch },
     feed,
     windowBytes,
-    joinLive: () => {
+    followTail,
+    joinLive: (seq) => {
       joined += 1;
+      joinedAt = seq;
       socket.join('topic');
     },
   });
   feed.writers.push(writer);
-  return { writer, joined: () => joined };
+  return { writer, joined: () => joined, joinedAt: () => joinedAt };
 }
 
 describe('ReplayWriter', () => {
@@ -142,6 +146,21 @@ describe('ReplayWriter', () => {
     expect(socket.received.slice(1, liveAt).every((frame) => frame.type === 'entry')).toBe(true);
     expect(liveAt).toBe(51);
     expect(socket.seqs()).toEqual(Array.from({ length: feed.headSeq }, (_, i) => i + 1));
+  });
+
+  it('without following the tail (a conflated subscriber) it joins right after `live`, at its seq', () => {
+    const socket = new ModelSocket();
+    const feed = new ModelFeed();
+    feed.publish(50);
+    const { writer, joinedAt } = writerFor(socket, feed, 50, 1500, false);
+    writer.start();
+    for (let round = 0; !writer.done && round < 1000; round++) {
+      feed.publish(2);
+      socket.drain();
+    }
+    expect(joinedAt()).toBe(50);
+    expect(socket.received.at(-1)).toMatchObject({ type: 'live', seq: 50 });
+    expect(socket.seqs()).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
   it('a subscriber left behind further than the ring holds gets a truncated reset, then what the ring has', () => {

@@ -39,8 +39,10 @@ describe.each(['uws', 'ws'] as const)('%s: 400 clients that never read, replayin
       REDIS_KEY_PREFIX: `nonreading-${transport}`,
       TRANSPORT: transport,
       SEND_BUDGET_BYTES: String(SEND_BUDGET_BYTES),
-      // The clients stay connected without reading for HOLD_MS; no heartbeat drop meanwhile.
+      // The clients stay connected without reading for HOLD_MS: neither the heartbeat nor the lag
+      // limit closes them meanwhile, so what bounds the node is the send budget.
       HEARTBEAT_SECONDS: '60',
+      MAX_LAG_MS: '60000',
     });
   });
   afterAll(async () => {
