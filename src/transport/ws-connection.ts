@@ -27,8 +27,8 @@ export interface WriteObserver {
 const DRAIN_POLL_MS = 10;
 
 /**
- * A slow consumer's close frame waits behind everything it did not read; `ws` would hold the
- * socket, and all of that, for 30 s waiting for the answer. Past this grace it is dropped.
+ * A slow or lagging consumer's close frame waits behind everything it did not read; `ws` would
+ * hold the socket, and all of that, for 30 s waiting for the answer. Past this grace it is dropped.
  */
 const SLOW_CLOSE_GRACE_MS = 1000;
 
@@ -135,7 +135,7 @@ export class WsConnection implements Connection, Beating, Probed {
       // A code a close frame may not carry (e.g. 1006) or a reason over 123 bytes: just drop it.
       this.socket.terminate();
     }
-    if (cause === 'slow_consumer' && !this.raw.destroyed) setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+    if ((cause === 'slow_consumer' || cause === 'lag') && !this.raw.destroyed) setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
     this.finish({ cause, code, reason });
   }
 

@@ -5,7 +5,7 @@
 // RSS_BOUND; while subscribed, the node's channel count, the broker's and Redis's agree; after the
 // clients close, 0 subscriptions are left in the node and in Redis.
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MiB, startNodeProcess, type NodeProcess } from '../support/node-process.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { redisChannels, sendInOneWrite, subscriberConnectionSubs } from '../support/resources.js';
@@ -27,7 +27,9 @@ let node: NodeProcess;
 beforeAll(async () => {
   redis = await startRedisServer();
   client = redis.client();
-  node = await startNodeProcess({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX });
+  // The storm keeps the node's event loop busy for seconds on a loaded machine, which the lag
+  // monitor would count against the readers (4008 lagging): what is tested here is admission.
+  node = await startNodeProcess({ REDIS_URL: redis.url, REDIS_KEY_PREFIX: PREFIX, MAX_LAG_MS: '20000' });
 });
 afterAll(async () => {
   await node?.stop();
@@ -41,6 +43,7 @@ describe('a subscribe storm (40 x 1,000 new channels, each connection in one wri
     const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => TestClient.connect(node.wsUrl)));
     let peakRss = rssBefore;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, node.rss())), 100);
+    onTestFinished(() => clearInterval(sampler));
 
     const started = Date.now();
     clients.forEach((storm, c) =>
@@ -62,7 +65,13 @@ describe('a subscribe storm (40 x 1,000 new channels, each connection in one wri
       }
     })();
     const answered = (storm: TestClient) => storm.frames.filter((frame) => frame.type === 'live' || frame.type === 'error').length;
-    await waitFor(() => clients.every((storm) => answered(storm) >= SUBSCRIBES), 180_000, 'every subscribe answered', 200);
+    await waitFor(
+      () => clients.every((storm) => answered(storm) >= SUBSCRIBES || storm.closeCode !== undefined),
+      180_000,
+      'every subscribe answered',
+      200,
+    );
+    expect(clients.map((storm) => storm.closeCode)).toEqual(clients.map(() => undefined));
     const stormMs = Date.now() - started;
     storming = false;
     await publisher;
