@@ -119,7 +119,9 @@ export class RedisBroker implements Broker {
     this.assertOpen();
     try {
       // One EXISTS per channel (its keys may live on different Cluster slots), pipelined in one write.
-      const found = await Promise.all(channels.map((channel) => this.command.exists(channelKeys(this.options.keyPrefix, channel).meta)));
+      const found = await timed(this.options.observeCommand, 'exists', () =>
+        Promise.all(channels.map((channel) => this.command.exists(channelKeys(this.options.keyPrefix, channel).meta))),
+      );
       return found.map((count) => count > 0);
     } catch (error) {
       throw toBrokerError(error, 'exists');

@@ -27,10 +27,11 @@ export interface WriteObserver {
 const DRAIN_POLL_MS = 10;
 
 /**
- * A slow or lagging consumer's close frame waits behind everything it did not read; `ws` would
- * hold the socket, and all of that, for 30 s waiting for the answer. Past this grace it is dropped.
+ * A slow or lagging consumer's close frame waits behind everything it did not read, and `ws`
+ * would hold the socket, and all of that, for 30 s waiting for the answer. One that read nothing
+ * of it for this long is dropped; one that is still reading gets to its close frame.
  */
-const SLOW_CLOSE_GRACE_MS = 1000;
+const STALLED_CLOSE_MS = 1000;
 
 /** The close code of a connection dropped without a close frame. */
 export const ABNORMAL_CLOSURE = 1006;
@@ -135,8 +136,18 @@ export class WsConnection implements Connection, Beating, Probed {
       // A code a close frame may not carry (e.g. 1006) or a reason over 123 bytes: just drop it.
       this.socket.terminate();
     }
-    if ((cause === 'slow_consumer' || cause === 'lag') && !this.raw.destroyed) setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+    if (cause === 'slow_consumer' || cause === 'lag') this.dropIfStalled(this.raw.writableLength);
     this.finish({ cause, code, reason });
+  }
+
+  /** After a close frame queued behind unread data: dropped once the peer stops taking any of it. */
+  private dropIfStalled(buffered: number): void {
+    if (this.raw.destroyed || buffered === 0) return;
+    setTimeout(() => {
+      const now = this.raw.writableLength;
+      if (now >= buffered) this.socket.terminate();
+      else this.dropIfStalled(now);
+    }, STALLED_CLOSE_MS).unref();
   }
 
   /** Drops the TCP connection without a close frame (the client sees 1006). */
