@@ -1,7 +1,8 @@
 // Resource test, issue 9 finding 3: the embedded memory broker with HISTORY_TTL_SECONDS=1, and one
 // signal published to each of 20,000 new channels every 3 s, six rounds, against a node in its own
 // process. Bound: RSS stays flat: after the last round it is at most FLAT_SLACK above what it was
-// after the second (the first rounds warm the heap up), and under RSS_BOUND throughout; the
+// after the second (the first rounds warm the heap up; GC timing moves it by some tens of MiB,
+// a round's worth of leaked channels is over 200 MiB), and under RSS_BOUND throughout; the
 // expired channels are gone (a read finds none). It grew 112 MiB -> 1.4 GiB before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiB, startNodeProcess, type NodeProcess } from '../support/node-process.js';
@@ -11,7 +12,7 @@ import { delay } from '../support/wait.js';
 const ROUNDS = 6;
 const CHANNELS = 20_000;
 const ROUND_MS = 3000;
-const FLAT_SLACK = 48 * MiB;
+const FLAT_SLACK = 64 * MiB;
 const RSS_BOUND = 320 * MiB;
 
 let node: NodeProcess;
