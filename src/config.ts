@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isLoopbackHost } from './util/loopback.js';
+import { CHANNELS_PER_SIGNAL_CEILING } from './signal/schema.js';
 
 /**
  * All configuration, from environment variables, validated once at start by one schema.
@@ -83,6 +84,21 @@ export const ConfigSchema = z.object({
    * channels (~3 MB), which a smaller buffer would turn into slow-consumer closes.
    */
   SEND_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024).describe("Bytes that may wait in one socket's send buffer before it is closed as a slow consumer (4008)"),
+  /** Bytes that may wait in the send buffers of all sockets together; past it the largest are closed (4008). */
+  SEND_BUDGET_BYTES: int(1024 * 1024, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024).describe("Bytes that may wait in all sockets' send buffers together; past it the largest are closed (4008)"),
+  /** Subscribes that may sync (read history, subscribe in Redis) at once: node-wide, and per connection. */
+  SUBSCRIBE_CONCURRENCY: int(1, 10_000).default(64).describe('Subscribes syncing at once on this node; the rest wait their turn'),
+  SUBSCRIBE_CONCURRENCY_PER_CONNECTION: int(1, 1000).default(8).describe('Subscribes of one connection syncing or replaying at once'),
+  /** Subscribes that may wait for admission, node-wide; past it a subscribe answers `overloaded`. */
+  SUBSCRIBE_QUEUE: int(1, 10_000_000).default(100_000).describe('Subscribes that may wait on this node (overloaded past it)'),
+  /** Channels with subscribers on this node (warm feeds, each with its ring); past it `too_many_channels`. */
+  MAX_CHANNELS: int(1, 10_000_000).default(50_000).describe('Channels with subscribers on this node (too_many_channels past it)'),
+  /** Channels one signal may be sent to. */
+  MAX_CHANNELS_PER_SIGNAL: int(1, CHANNELS_PER_SIGNAL_CEILING).default(16).describe('Channels one signal may be sent to (1..256)'),
+  /** Largest stored signal as JSON: with HISTORY_SIZE, what one channel may hold in Redis. */
+  MAX_SIGNAL_BYTES: int(512, 1024 * 1024).default(16 * 1024).describe('Largest signal as stored (JSON bytes)'),
+  /** Channels one publisher may create per minute (a channel is new when it has no history). */
+  NEW_CHANNELS_PER_MINUTE: int(1, 10_000_000).default(1000).describe('Channels one publisher may create per minute (429 past it)'),
   /** Seconds of silence after which the server pings; a client silent for twice that is closed. */
   // uWS accepts an idle timeout (twice this) of 8 to 960 s, and aborts the process otherwise.
   HEARTBEAT_SECONDS: int(4, 480).default(16).describe('The server pings a client silent this long and drops one silent twice as long (4..480)'),
@@ -150,6 +166,10 @@ export const ConfigSchema = z.object({
   REUSE_PORT: bool.default(false).describe('Share PORT with other sigcast processes on this machine (each a full node on the shared Redis); needs REDIS_URL'),
   /** `sigcast serve --workers N`: N supervised processes sharing PORT. */
   WORKERS: int(1, 256).default(1).describe('Run this many supervised node processes sharing PORT (restarted when one dies); needs REDIS_URL and a fixed PORT'),
+}).refine((config) => config.SEND_BUDGET_BYTES >= config.SEND_BUFFER_BYTES, {
+  path: ['SEND_BUDGET_BYTES'],
+  message: 'must be at least SEND_BUFFER_BYTES (one socket may hold that much)',
+  ...unlessFailed('SEND_BUDGET_BYTES', 'SEND_BUFFER_BYTES'),
 }).refine((config) => config.REDIS_TLS_CA_FILE === undefined || config.REDIS_CLUSTER_NODES !== undefined || config.REDIS_URL?.startsWith('rediss://') === true, {
   path: ['REDIS_TLS_CA_FILE'],
   message: 'needs REDIS_URL to be a rediss:// (TLS) URL',

@@ -37,6 +37,13 @@ export const ERRORS = {
   upgrade_required: { status: 426, message: 'this endpoint needs a WebSocket upgrade (version 13)' },
   headers_too_large: { status: 431, message: 'the request headers are too large' },
   http_version_not_supported: { status: 505, message: 'only HTTP/1.0 and HTTP/1.1 are served' },
+  too_many_new_channels: {
+    status: 429,
+    message: 'this publisher created as many new channels as it may per minute; retry later',
+    retryAfterSeconds: 60,
+  },
+  too_many_channels: { status: 503, message: 'this node serves as many channels as it may; retry later', retryAfterSeconds: 1 },
+  overloaded: { status: 503, message: 'too many subscribes are waiting on this node; retry later', retryAfterSeconds: 1 },
   slow_consumer: { status: 503, message: 'the send buffer is full', close: { code: 4008, reason: 'slow consumer' } },
   lagging: { status: 503, message: 'the reader fell further behind than MAX_LAG_MS', close: { code: 4008, reason: 'lagging' } },
   unavailable: { status: 503, message: 'storage is unavailable; retry later', retryAfterSeconds: 1 },

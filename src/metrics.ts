@@ -4,9 +4,35 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Principals named in metric labels at most; later ones count as `other` (bounded cardinality). */
 const MAX_PRINCIPAL_LABELS = 1000;
 
+/** What some gauges read when scraped: how much the transport, broker and hub hold right now. */
+export interface LiveReadings {
+  sendBufferedBytes(): number;
+  brokerSubscriptions(): number;
+  subscribesWaiting(): number;
+}
+
 /** Prometheus metrics of one node, on its own registry (so several nodes can live in one test process). */
 export class Metrics {
   readonly registry = new Registry();
+  private readings: LiveReadings = { sendBufferedBytes: () => 0, brokerSubscriptions: () => 0, subscribesWaiting: () => 0 };
+  readonly sendBuffered: Gauge = new Gauge({
+    name: 'sigcast_send_buffered_bytes',
+    help: 'Bytes waiting in the send buffers of all sockets (at the last slow-consumer sweep; bounded by SEND_BUDGET_BYTES)',
+    registers: [this.registry],
+    collect: (): void => this.sendBuffered.set(this.readings.sendBufferedBytes()),
+  });
+  readonly brokerSubscriptions: Gauge = new Gauge({
+    name: 'sigcast_broker_subscriptions',
+    help: 'Live subscriptions the broker holds in its store (Redis pub/sub channels); equals sigcast_channels when settled',
+    registers: [this.registry],
+    collect: (): void => this.brokerSubscriptions.set(this.readings.brokerSubscriptions()),
+  });
+  readonly subscribesWaiting: Gauge = new Gauge({
+    name: 'sigcast_subscribes_waiting',
+    help: 'Subscribes waiting for admission (bounded by SUBSCRIBE_QUEUE)',
+    registers: [this.registry],
+    collect: (): void => this.subscribesWaiting.set(this.readings.subscribesWaiting()),
+  });
   readonly connections = new Gauge({ name: 'sigcast_connections', help: 'Open WebSocket connections, by transport and encoding', labelNames: ['transport', 'encoding'], registers: [this.registry] });
   readonly subscriptions = new Gauge({ name: 'sigcast_subscriptions', help: 'Active channel subscriptions on this node', registers: [this.registry] });
   readonly channels = new Gauge({ name: 'sigcast_channels', help: 'Channels with local subscribers (warm feeds)', registers: [this.registry] });
@@ -98,5 +124,10 @@ export class Metrics {
   constructor() {
     // Process RSS and heap, event-loop lag (sigcast_nodejs_eventloop_lag_*), GC, handles.
     collectDefaultMetrics({ register: this.registry, prefix: 'sigcast_' });
+  }
+
+  /** Where the live gauges read from (the composition root binds them once its parts exist). */
+  readFrom(readings: LiveReadings): void {
+    this.readings = readings;
   }
 }

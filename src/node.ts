@@ -26,6 +26,7 @@ import {
   hubLimits,
   keyFileProblem,
   listenFailure,
+  publisherLimits,
   publishRateFromConfig,
   sessionLimits,
   transportFromConfig,
@@ -61,9 +62,14 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   const gate = accessGateFromConfig(config, authenticator);
   const slots = new ConnectionSlots(connectionSlotOptions(config));
   const broker = brokerFromConfig(config, log, metrics);
-  const publisher = new Publisher(broker, metrics, config.MAX_BATCH, log, publishRateFromConfig(config));
+  const publisher = new Publisher(broker, metrics, publisherLimits(config), log, publishRateFromConfig(config));
   const transport = transportFromConfig(config, log);
   const hub = new Hub({ broker, fanOut: transport, ...hubLimits(config), log, metrics });
+  metrics.readFrom({
+    sendBufferedBytes: () => transport.bufferedBytes,
+    brokerSubscriptions: () => broker.liveSubscriptions,
+    subscribesWaiting: () => hub.admissions.waiting,
+  });
   let closing = false;
 
   const sessionContext = { hub, publisher, log, metrics, nodeId, limits: sessionLimits(config), heartbeatSeconds: config.HEARTBEAT_SECONDS };

@@ -16,11 +16,14 @@ import { authConfigured, ConfigError, type Config } from './config.js';
 import { AuthThrottle } from './limits/auth-throttle.js';
 import type { ConnectionSlotsOptions } from './limits/connection-slots.js';
 import { KeyedBuckets } from './limits/keyed-buckets.js';
+import type { HubOptions } from './hub/hub.js';
+import type { PublisherLimits } from './ingest/publisher.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { MAX_REPLAY } from './protocol/frames.js';
 import { createTransport, type TransportChoice } from './transport/create-transport.js';
 import type { ListenError } from './transport/listen-error.js';
+import { replayWindowBytes } from './transport/limits.js';
 import type { Transport, TransportOptions } from './transport/transport.js';
 import { isLoopbackHost } from './util/loopback.js';
 
@@ -97,6 +100,7 @@ export function transportOptions(config: Config): TransportOptions {
     maxHeaderBytes: config.MAX_HEADER_BYTES,
     maxFrameBytes: config.MAX_FRAME_BYTES,
     sendBufferBytes: config.SEND_BUFFER_BYTES,
+    sendBudgetBytes: config.SEND_BUDGET_BYTES,
     heartbeatSeconds: config.HEARTBEAT_SECONDS,
     maxLagMs: config.MAX_LAG_MS,
     reusePort: config.REUSE_PORT,
@@ -157,8 +161,27 @@ export function listenFailure(error: ListenError, config: Config, names: ListenV
   }
 }
 
-export function hubLimits(config: Config): { ringCapacity: number; maxReplay: number } {
-  return { ringCapacity: config.HISTORY_SIZE, maxReplay: Math.min(MAX_REPLAY, config.HISTORY_SIZE) };
+export function hubLimits(config: Config): Pick<HubOptions, 'ringCapacity' | 'maxReplay' | 'maxChannels' | 'replayWindowBytes' | 'admission'> {
+  return {
+    ringCapacity: config.HISTORY_SIZE,
+    maxReplay: Math.min(MAX_REPLAY, config.HISTORY_SIZE),
+    maxChannels: config.MAX_CHANNELS,
+    replayWindowBytes: replayWindowBytes(config.SEND_BUFFER_BYTES),
+    admission: {
+      concurrency: config.SUBSCRIBE_CONCURRENCY,
+      perConnection: config.SUBSCRIBE_CONCURRENCY_PER_CONNECTION,
+      maxQueued: config.SUBSCRIBE_QUEUE,
+    },
+  };
+}
+
+export function publisherLimits(config: Config): PublisherLimits {
+  return {
+    maxBatch: config.MAX_BATCH,
+    maxChannelsPerSignal: config.MAX_CHANNELS_PER_SIGNAL,
+    maxSignalBytes: config.MAX_SIGNAL_BYTES,
+    newChannelsPerMinute: config.NEW_CHANNELS_PER_MINUTE,
+  };
 }
 
 export function sessionLimits(config: Config): { maxFrameBytes: number; maxSubscriptions: number; maxBatch: number } {

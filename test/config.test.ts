@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { readTlsCaFile, redisBrokerOptionsFromConfig } from '../src/wiring.js';
+import { hubLimits, publisherLimits, readTlsCaFile, redisBrokerOptionsFromConfig, transportOptions } from '../src/wiring.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -205,5 +205,49 @@ describe('REDIS_CLUSTER_NODES, REDIS_ACK_REPLICAS and REDIS_ACK_TIMEOUT_MS', () 
     const one = redisBrokerOptionsFromConfig(loadConfig({ REDIS_URL: 'redis://h:6379' }));
     expect(one).toMatchObject({ url: 'redis://h:6379', ackReplicas: 0, ackTimeoutMs: 1000 });
     expect(one.clusterNodes).toBeUndefined();
+  });
+});
+
+describe('resource limits (issue 9)', () => {
+  function problemsOf(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  }
+
+  it('have the documented defaults, and wiring hands them to the parts that enforce them', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      SEND_BUDGET_BYTES: 256 * 1024 * 1024,
+      SUBSCRIBE_CONCURRENCY: 64,
+      SUBSCRIBE_CONCURRENCY_PER_CONNECTION: 8,
+      SUBSCRIBE_QUEUE: 100_000,
+      MAX_CHANNELS: 50_000,
+      MAX_CHANNELS_PER_SIGNAL: 16,
+      MAX_SIGNAL_BYTES: 16_384,
+      NEW_CHANNELS_PER_MINUTE: 1000,
+    });
+    expect(transportOptions(config).sendBudgetBytes).toBe(config.SEND_BUDGET_BYTES);
+    expect(hubLimits(config)).toMatchObject({
+      maxChannels: 50_000,
+      replayWindowBytes: 256 * 1024,
+      admission: { concurrency: 64, perConnection: 8, maxQueued: 100_000 },
+    });
+    expect(publisherLimits(config)).toEqual({ maxBatch: 1000, maxChannelsPerSignal: 16, maxSignalBytes: 16_384, newChannelsPerMinute: 1000 });
+  });
+
+  it('are range-checked, each with its name', () => {
+    const problems = problemsOf({ MAX_CHANNELS_PER_SIGNAL: '257', MAX_SIGNAL_BYTES: '100', SUBSCRIBE_CONCURRENCY: '0', NEW_CHANNELS_PER_MINUTE: '-1' });
+    expect(problems.map((problem) => problem.split('=')[0]).sort()).toEqual(['MAX_CHANNELS_PER_SIGNAL', 'MAX_SIGNAL_BYTES', 'NEW_CHANNELS_PER_MINUTE', 'SUBSCRIBE_CONCURRENCY']);
+  });
+
+  it('need SEND_BUDGET_BYTES to hold at least one full send buffer', () => {
+    expect(problemsOf({ SEND_BUFFER_BYTES: String(8 * 1024 * 1024), SEND_BUDGET_BYTES: String(4 * 1024 * 1024) })).toEqual([
+      'SEND_BUDGET_BYTES="4194304": must be at least SEND_BUFFER_BYTES (one socket may hold that much)',
+    ]);
   });
 });

@@ -23,7 +23,10 @@ import type { Entry, Signal } from '../signal/schema.js';
  *   oldest first, at most the newest `limit`, together with the channel's epoch and head seq.
  * - `subscribe` resolves once live messages for the channel will reach the listener: every entry
  *   appended after it resolves is announced (pub/sub is still only a hint: announcements can be
- *   lost on reconnects, which `onResync` reports so callers re-read history).
+ *   lost on reconnects, which `onResync` reports so callers re-read history). When it rejects,
+ *   the channel is not subscribed, and nothing of the attempt stays behind in the store, even if
+ *   the store runs it later. `unsubscribe` stops delivery at once; each channel is subscribed at
+ *   most once, whatever order subscribes, unsubscribes, timeouts and reconnects happen in.
  * - Listeners never throw into the broker; `close` is idempotent.
  */
 export interface Broker {
@@ -32,8 +35,15 @@ export interface Broker {
   ready(): Promise<void>;
   append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult>;
   history(channel: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** For each channel, in order: whether it has a history now (an append would not create it). */
+  exists(channels: readonly string[]): Promise<boolean[]>;
   subscribe(channel: string, listener: LiveListener): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * Live subscriptions this broker holds in its store (Redis pub/sub channels, once Redis ran
+   * every command sent), for checking the hub's count against the store's own (PUBSUB NUMSUB).
+   */
+  readonly liveSubscriptions: number;
   /** Called after the live connection was re-established: announcements may have been missed. */
   onResync(listener: () => void): void;
   health(): Promise<BrokerHealth>;
@@ -42,6 +52,8 @@ export interface Broker {
 
 export interface AppendResult {
   epoch: string;
+  /** This append started the channel's history (it had none: never appended, expired or lost). */
+  created: boolean;
   /** One result per input signal, in input order. */
   results: AppendedSignal[];
 }

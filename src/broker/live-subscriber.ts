@@ -10,6 +10,8 @@ export interface LiveSubscriber {
   readonly inPlace: boolean;
   /** Channels subscribed. */
   readonly size: number;
+  /** Channels the store holds subscribed for this node, to check against it (PUBSUB CHANNELS). */
+  readonly held: number;
   /** The connection state, for health details. */
   readonly status: string;
   /** Resolves once the store acknowledged the subscription: later announcements reach `listener`. */

@@ -15,7 +15,11 @@ export interface MemoryBrokerOptions {
   historySize: number;
   historyTtlMs: number;
   now?: () => number;
+  /** How often expired channels are freed (at most the TTL). @default 1000 */
+  expirySweepMs?: number;
 }
+
+const DEFAULT_EXPIRY_SWEEP_MS = 1000;
 
 interface ChannelLog {
   epoch: string;
@@ -29,10 +33,16 @@ interface ChannelLog {
   expiresAt: number;
 }
 
-/** In-process broker: the zero-setup default. Same contract as RedisBroker, one process only. */
+/**
+ * In-process broker: the zero-setup default. Same contract as RedisBroker, one process only.
+ * Expired channels are freed on a timer, as Redis expires keys: `logs` is kept in order of expiry
+ * (every append moves its channel to the end, and the TTL is the same for all), so a sweep stops
+ * at the first channel still alive and costs only what it frees.
+ */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory';
   private readonly logs = new Map<string, ChannelLog>();
+  private readonly expiryTimer: NodeJS.Timeout;
   private readonly listeners = new Map<string, LiveListener>();
   private announcements: Array<{ listener: LiveListener; entries: Entry[] }> = [];
   private readonly now: () => number;
@@ -40,6 +50,25 @@ export class MemoryBroker implements Broker {
 
   constructor(private readonly options: MemoryBrokerOptions) {
     this.now = options.now ?? Date.now;
+    const sweepMs = Math.max(1, Math.min(options.expirySweepMs ?? DEFAULT_EXPIRY_SWEEP_MS, options.historyTtlMs));
+    this.expiryTimer = setInterval(() => this.sweepExpired(), sweepMs);
+    this.expiryTimer.unref();
+  }
+
+  /** Channels held (expired ones included until the next sweep). */
+  get channelCount(): number {
+    return this.logs.size;
+  }
+
+  /** Frees every channel whose history expired; returns how many. */
+  sweepExpired(now: number = this.now()): number {
+    let freed = 0;
+    for (const [channel, log] of this.logs) {
+      if (log.expiresAt > now) break;
+      this.logs.delete(channel);
+      freed += 1;
+    }
+    return freed;
   }
 
   async ready(): Promise<void> {
@@ -49,7 +78,8 @@ export class MemoryBroker implements Broker {
   async append(channel: string, signals: readonly Signal[], idempotencyScope?: string): Promise<AppendResult> {
     this.assertOpen();
     const now = this.now();
-    const log = this.liveLog(channel, now) ?? this.createLog(channel);
+    const existing = this.liveLog(channel, now);
+    const log = existing ?? this.createLog(channel);
     const results: AppendedSignal[] = [];
     const fresh: Entry[] = [];
     for (const signal of signals) {
@@ -69,8 +99,17 @@ export class MemoryBroker implements Broker {
     }
     this.trim(log);
     log.expiresAt = now + this.options.historyTtlMs;
+    // To the end of the expiry order.
+    this.logs.delete(channel);
+    this.logs.set(channel, log);
     if (fresh.length > 0) this.announce(channel, fresh);
-    return { epoch: log.epoch, results };
+    return { epoch: log.epoch, created: existing === undefined, results };
+  }
+
+  async exists(channels: readonly string[]): Promise<boolean[]> {
+    this.assertOpen();
+    const now = this.now();
+    return channels.map((channel) => this.liveLog(channel, now) !== undefined);
   }
 
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -92,6 +131,10 @@ export class MemoryBroker implements Broker {
     this.listeners.delete(channel);
   }
 
+  get liveSubscriptions(): number {
+    return this.listeners.size;
+  }
+
   onResync(): void {
     // An in-process broker never loses announcements.
   }
@@ -103,6 +146,7 @@ export class MemoryBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.expiryTimer);
     this.listeners.clear();
   }
 

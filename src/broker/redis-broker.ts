@@ -99,7 +99,8 @@ export class RedisBroker implements Broker {
     const keys = channelKeys(this.options.keyPrefix, channel);
     const { historySize, historyTtlMs } = this.options;
     const floor = this.seen.floor(channel);
-    const argv = appendArgv(channel, newEpoch(), Date.now(), historySize, historyTtlMs, signals, idempotencyScope, floor);
+    const epochCandidate = newEpoch();
+    const argv = appendArgv(channel, epochCandidate, Date.now(), historySize, historyTtlMs, signals, idempotencyScope, floor);
     const { acked } = this.topology;
     const replicas = this.options.ackReplicas ?? 0;
     const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
@@ -112,9 +113,22 @@ export class RedisBroker implements Broker {
     } catch (error) {
       throw toBrokerError(error, 'append');
     }
-    const result = parseAppendReply(reply, signals);
+    const result = parseAppendReply(reply, signals, epochCandidate);
     this.seen.sawAppend(channel, floor, result.epoch, Math.max(0, ...result.results.map((r) => r.seq)));
     return result;
+  }
+
+  async exists(channels: readonly string[]): Promise<boolean[]> {
+    this.assertOpen();
+    try {
+      // One EXISTS per channel (its keys may live on different Cluster slots), pipelined in one write.
+      const found = await timed(this.options.observeCommand, 'exists', () =>
+        Promise.all(channels.map((channel) => this.topology.command.exists(channelKeys(this.options.keyPrefix, channel).meta))),
+      );
+      return found.map((count) => count > 0);
+    } catch (error) {
+      throw toBrokerError(error, 'exists');
+    }
   }
 
   async history(channel: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -145,6 +159,10 @@ export class RedisBroker implements Broker {
     this.listeners.delete(channel);
     this.seen.untrack(channel);
     await this.topology.live.unsubscribe(channelKeys(this.options.keyPrefix, channel).live);
+  }
+
+  get liveSubscriptions(): number {
+    return this.topology.live.held;
   }
 
   onResync(listener: () => void): void {

@@ -9,7 +9,7 @@ export interface BrokerLogger {
 }
 
 /** The Redis commands sigcast times (each Lua script counts as one command). */
-export type RedisCommandName = 'append' | 'history' | 'subscribe' | 'unsubscribe' | 'ping';
+export type RedisCommandName = 'append' | 'history' | 'exists' | 'subscribe' | 'unsubscribe' | 'ping';
 
 /** Told of every timed command: how long it took and whether it succeeded (for metrics). */
 export type CommandObserver = (command: RedisCommandName, seconds: number, ok: boolean) => void;

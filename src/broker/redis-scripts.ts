@@ -48,7 +48,8 @@ export function appendArgv(
   return argv;
 }
 
-export function parseAppendReply(reply: unknown, signals: readonly Signal[]): AppendResult {
+/** `epochCandidate`: the epoch the append offered; the script took it only if it created the history. */
+export function parseAppendReply(reply: unknown, signals: readonly Signal[], epochCandidate: string): AppendResult {
   if (!Array.isArray(reply) || reply.length !== 1 + 2 * signals.length || typeof reply[0] !== 'string') {
     throw new Error('unexpected reply from the append script');
   }
@@ -57,7 +58,7 @@ export function parseAppendReply(reply: unknown, signals: readonly Signal[]): Ap
     seq: Number(reply[1 + 2 * index]),
     duplicate: Number(reply[2 + 2 * index]) === 1,
   }));
-  return { epoch: reply[0], results };
+  return { epoch: reply[0], created: reply[0] === epochCandidate, results };
 }
 
 export function parseHistoryReply(reply: unknown): HistoryPage {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { LiveListener } from './broker.js';
+import { PubSubLedger } from './pubsub-ledger.js';
 import { type BrokerLogger, type CommandObserver, timed, toBrokerError } from './redis-connection.js';
 import { parseAnnouncement } from './redis-scripts.js';
 
@@ -23,10 +24,12 @@ interface Subscription {
  * The live side of RedisBroker: one connection in subscriber mode, one 'message' handler that
  * dispatches by pub/sub channel, and our own re-subscription after reconnects (ioredis'
  * autoResubscribe is off because it gives no signal for when SUBSCRIBE is acknowledged again).
+ * Which channels Redis holds is the ledger's business (pubsub-ledger.ts): a SUBSCRIBE that timed
+ * out is unsubscribed or adopted, never left behind.
  */
 export class RedisSubscriber {
   /** Keyed by the pub/sub channel name, which is what messages arrive with. */
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptions: PubSubLedger<Subscription>;
   private readonly heartbeat: NodeJS.Timeout;
   private up = false;
   private subscriptionsInPlace = false;
@@ -39,6 +42,15 @@ export class RedisSubscriber {
     private readonly connection: Redis,
     private readonly options: RedisSubscriberOptions,
   ) {
+    this.subscriptions = new PubSubLedger<Subscription>({
+      subscribe: (channels) => timed(options.observeCommand, 'subscribe', () => connection.subscribe(...channels)),
+      unsubscribe: (channels) => timed(options.observeCommand, 'unsubscribe', () => connection.unsubscribe(...channels)),
+      writable: () => connection.status === 'ready' && !this.closed,
+      // A leftover Redis subscription is harmless (its messages are ignored) and ends with the
+      // connection; failing the caller would not make it go away sooner.
+      unsubscribeFailed: (error, channels) =>
+        options.logger?.warn({ err: error, channels: channels.length }, 'Redis UNSUBSCRIBE failed; ignoring'),
+    });
     connection.on('message', (live: string, message: string) => this.dispatch(live, message));
     connection.on('ready', () => {
       this.up = true;
@@ -47,6 +59,7 @@ export class RedisSubscriber {
     connection.on('close', () => {
       this.generation += 1;
       this.subscriptionsInPlace = false;
+      this.subscriptions.lost();
       if (!this.up) return; // a failed reconnect attempt, already known to be down
       this.up = false;
       if (!this.closed) this.options.onLost();
@@ -64,36 +77,27 @@ export class RedisSubscriber {
     return this.subscriptions.size;
   }
 
+  /** Channels Redis holds for this connection once it has run every command sent. */
+  get held(): number {
+    return this.subscriptions.held;
+  }
+
   get status(): string {
     return this.connection.status;
   }
 
   async subscribe(live: string, channel: string, listener: LiveListener): Promise<void> {
-    const previous = this.subscriptions.get(live);
-    const subscription: Subscription = { channel, listener };
-    this.subscriptions.set(live, subscription);
     try {
       // Resolves when Redis acknowledged SUBSCRIBE: from then on every announcement reaches us.
-      await timed(this.options.observeCommand, 'subscribe', () => this.connection.subscribe(live));
+      await this.subscriptions.want(live, { channel, listener });
     } catch (error) {
-      if (this.subscriptions.get(live) === subscription) {
-        if (previous) this.subscriptions.set(live, previous);
-        else this.subscriptions.delete(live);
-      }
       throw toBrokerError(error, 'subscribe');
     }
   }
 
-  async unsubscribe(live: string): Promise<void> {
-    // Delivery stops here, whatever happens to the UNSUBSCRIBE below.
-    if (!this.subscriptions.delete(live) || this.closed) return;
-    try {
-      await timed(this.options.observeCommand, 'unsubscribe', () => this.connection.unsubscribe(live));
-    } catch (error) {
-      // A leftover Redis subscription is harmless (its messages are ignored) and ends with the
-      // connection; failing the caller would not make it go away sooner.
-      this.options.logger?.warn({ err: error, live }, 'Redis UNSUBSCRIBE failed; ignoring');
-    }
+  /** Delivery stops at once; resolves when Redis answered the UNSUBSCRIBE (failures are logged). */
+  unsubscribe(live: string): Promise<void> {
+    return this.subscriptions.drop(live);
   }
 
   close(): void {
@@ -104,9 +108,8 @@ export class RedisSubscriber {
 
   /** Subscribes again to every channel we serve (nothing on the first connect). */
   private async resubscribe(generation: number): Promise<void> {
-    const lives = [...this.subscriptions.keys()];
     try {
-      if (lives.length > 0) await timed(this.options.observeCommand, 'subscribe', () => this.connection.subscribe(...lives));
+      await this.subscriptions.restore();
     } catch (error) {
       // The connection dropped again; its next 'ready' retries.
       this.options.logger?.warn({ err: error }, 'Redis re-subscribe failed; waiting for the next reconnect');

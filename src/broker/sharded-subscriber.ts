@@ -74,6 +74,13 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     return this.subscriptions.size;
   }
 
+  /** Established subscriptions: each is held on the shard owning its slot. */
+  get held(): number {
+    let held = 0;
+    for (const sub of this.subscriptions.values()) if (sub.established) held += 1;
+    return held;
+  }
+
   get status(): string {
     return this.shards.status;
   }

@@ -12,6 +12,8 @@ export interface FeedSink {
   reset(channel: string, reset: FeedReset): void;
   /** A history read (not the first sync): for a hole or an epoch change in the live stream (`gap`), or after a broker reconnect (`resync`). */
   catchingUp(channel: string, why: 'gap' | 'resync'): void;
+  /** The ring is about to drop entries (it is full, or cleared): whoever reads it by seq keeps what it needs. */
+  evicting(channel: string): void;
 }
 
 export interface FeedReset {
@@ -76,6 +78,14 @@ export class ChannelFeed {
   /** First seq held in the ring (headSeq + 1 when it holds nothing). */
   get firstSeq(): number {
     return this.ring.first()?.seq ?? this.headSeq + 1;
+  }
+
+  /** The delivered entry with this seq, while the ring holds it. */
+  entryAt(seq: number): CachedEntry | undefined {
+    const first = this.ring.first();
+    if (!first) return undefined;
+    const entry = this.ring.at(seq - first.seq);
+    return entry?.seq === seq ? entry : undefined;
   }
 
   /** Subscribes first, then reads history, so nothing published in between can be missed. */
@@ -168,6 +178,7 @@ export class ChannelFeed {
     const previous = { since: this.headSeq, epoch: this.epoch };
     if (page.epoch !== this.epoch) {
       // The channel's history was lost (expired, flushed, or Redis restarted without persistence).
+      this.sink.evicting(this.channel);
       this.ring.clear();
       this.epoch = page.epoch;
       const fromSeq = page.entries[0]?.seq ?? page.headSeq + 1;
@@ -179,6 +190,7 @@ export class ChannelFeed {
     const first = page.entries[0];
     if (first && first.seq > this.headSeq + 1) {
       // More was missed than the list still holds: say so, then continue from what there is.
+      this.sink.evicting(this.channel);
       this.ring.clear();
       this.headSeq = first.seq - 1;
       this.sink.reset(this.channel, { reason: 'truncated', epoch: this.epoch, fromSeq: first.seq, requested: previous });
@@ -202,6 +214,7 @@ export class ChannelFeed {
   private deliver(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const cached = entries.map((entry) => new CachedEntry(entry));
+    if (this.ring.size + cached.length > this.ring.capacity) this.sink.evicting(this.channel);
     for (const entry of cached) this.ring.push(entry);
     const last = entries[entries.length - 1]!;
     // A feed with no history adopts the epoch of the first entries it delivers.

@@ -15,6 +15,13 @@ export interface SubscriberPort {
   /** Joins a fan-out topic: every later `FanOut.publish` to it reaches this connection. */
   join(topic: string): void;
   leave(topic: string): void;
+  /** Bytes written to this connection that the peer has not taken yet. */
+  bufferedAmount(): number;
+  /**
+   * Calls `fn` once, when the send buffer drained (some or all of it: check bufferedAmount()).
+   * Only when something is buffered; never after the connection closed.
+   */
+  onDrain(fn: () => void): void;
 }
 
 export interface FanOut {

@@ -32,6 +32,8 @@ export class Membership implements HubSubscription {
   leave: (() => void) | undefined;
   /** Set when a conflated membership becomes active. */
   skip: (() => void) | undefined;
+  /** Set while joining: gives up the place it holds (in the admission queue, say). */
+  abandon: (() => void) | undefined;
 
   constructor(
     readonly channel: string,
@@ -45,10 +47,12 @@ export class Membership implements HubSubscription {
   }
 
   unsubscribe(): void {
-    const wasActive = this.state === 'active';
+    const previous = this.state;
     this.state = 'done';
-    if (wasActive) this.leave?.();
+    if (previous === 'active') this.leave?.();
+    if (previous === 'joining') this.abandon?.();
     this.leave = undefined;
     this.skip = undefined;
+    this.abandon = undefined;
   }
 }

@@ -1,14 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { mayPublish, type Principal } from '../auth/principal.js';
 import { ALL_SCOPES } from '../auth/scope.js';
-import type { Broker } from '../broker/broker.js';
+import type { AppendResult, Broker } from '../broker/broker.js';
 import { SigcastError, type ErrorDetail } from '../errors.js';
 import type { KeyedBuckets } from '../limits/keyed-buckets.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Encoding } from '../protocol/encoding.js';
 import type { AckedEntry } from '../protocol/frames.js';
-import { planPublish, type PublishPlan } from '../signal/publish-request.js';
+import { planPublish, type PublishLimits, type PublishPlan } from '../signal/publish-request.js';
+import { NewChannelLimiter } from '../limits/new-channel-limiter.js';
+
+export interface PublisherLimits extends PublishLimits {
+  /** Channels one publisher may create per minute (NEW_CHANNELS_PER_MINUTE). */
+  newChannelsPerMinute: number;
+}
 
 /** Who publishes, for the checks made after validation and before anything is stored. */
 export interface PublishAccess {
@@ -39,21 +45,25 @@ export class Publisher {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private turnEnd: Promise<void> | undefined;
+  private readonly newChannels: NewChannelLimiter;
 
   constructor(
     private readonly broker: Broker,
     private readonly metrics: Metrics,
-    private readonly maxBatch: number,
+    private readonly limits: PublisherLimits,
     private readonly log: Logger,
     /** Signals per second per publisher (PUBLISH_RATE / PUBLISH_BURST); absent: no limit. */
     private readonly rate?: KeyedBuckets,
-  ) {}
+  ) {
+    this.newChannels = new NewChannelLimiter({ perMinute: limits.newChannelsPerMinute });
+  }
 
   /**
    * Validates the whole request, then checks every target channel against the principal's
    * publish scope (one channel out of scope stores nothing: 403 naming it), then the publish
-   * rate (429 with the delay), then appends in the principal's idempotency namespace. Every log
-   * line of the request carries its request id.
+   * rate (429 with the delay), then the channels it would create (NEW_CHANNELS_PER_MINUTE per
+   * rate key: 429), then appends in the principal's idempotency namespace. Every log line of the
+   * request carries its request id.
    */
   async publish(body: unknown, origin: PublishOrigin, access: PublishAccess = UNRESTRICTED): Promise<AckedEntry[]> {
     try {
@@ -83,7 +93,7 @@ export class Publisher {
   }
 
   private async store(body: unknown, access: PublishAccess): Promise<AckedEntry[]> {
-    const plan = planPublish(body, this.maxBatch);
+    const plan = planPublish(body, this.limits);
     assertMayPublish(plan, access.principal);
     const waitMs = this.rate?.take(access.rateKey, plan.placements.length) ?? 0;
     if (waitMs > 0) {
@@ -93,14 +103,21 @@ export class Publisher {
     this.metrics.ingestInFlight.inc();
     try {
       await this.endOfTurn();
-      const appended = await Promise.all(
-        plan.batches.map(async (batch) => {
-          const stop = this.metrics.brokerLatency.startTimer();
-          const result = await this.broker.append(batch.channel, batch.signals, access.principal.idempotencyScope);
-          stop();
-          return result;
-        }),
-      );
+      const reserved = await this.reserveNewChannels(plan, access.rateKey);
+      let appended: AppendResult[] = [];
+      try {
+        appended = await Promise.all(
+          plan.batches.map(async (batch) => {
+            const stop = this.metrics.brokerLatency.startTimer();
+            const result = await this.broker.append(batch.channel, batch.signals, access.principal.idempotencyScope);
+            stop();
+            return result;
+          }),
+        );
+      } finally {
+        // After a failure some appends may have created their channel; charging none is the lenient side.
+        this.newChannels.settle(access.rateKey, reserved, appended.filter((result) => result.created).length);
+      }
       return plan.placements.flatMap((placements) =>
         placements.map(({ batch, position }) => {
           const result = appended[batch]!;
@@ -113,6 +130,20 @@ export class Publisher {
       this.metrics.ingestInFlight.dec();
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Takes a token per channel the publish may create, before anything is stored: a request that
+   * would create more channels than its publisher may create now is refused whole. While the
+   * publisher has tokens for every channel of the request nothing is asked (most publishes);
+   * otherwise the broker says which channels exist, and only the new ones count.
+   */
+  private async reserveNewChannels(plan: PublishPlan, publisher: string): Promise<number> {
+    const channels = plan.batches.map((batch) => batch.channel);
+    if (this.newChannels.tryTake(publisher, channels.length)) return channels.length;
+    const fresh = (await this.broker.exists(channels)).filter((exists) => !exists).length;
+    if (this.newChannels.tryTake(publisher, fresh)) return fresh;
+    throw this.newChannels.refusal(publisher, fresh);
   }
 
   /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_ERROR_DETAILS, SigcastError, type ErrorDetail } from '../errors.js';
 import { PublishItemSchema, type PublishItem, type Signal } from './schema.js';
 import { newSignalId } from './signal-id.js';
+import { oversizedSignalBytes } from './signal-size.js';
 
 /**
  * Turns an untrusted publish body (one signal, an array, or {signals:[...]}) into per-channel
@@ -21,9 +22,19 @@ export interface PublishPlan {
   placements: Array<Array<{ batch: number; position: number }>>;
 }
 
+/** What one publish may hold (MAX_BATCH, MAX_CHANNELS_PER_SIGNAL, MAX_SIGNAL_BYTES). */
+export interface PublishLimits {
+  maxBatch: number;
+  /** Channels one signal may be sent to: what one signal may cost in stored entries. */
+  maxChannelsPerSignal: number;
+  /** Largest stored signal, as JSON: with the history size, what one channel may cost in Redis. */
+  maxSignalBytes: number;
+}
+
 const WrappedSchema = z.object({ signals: z.array(z.unknown()) });
 
-export function planPublish(body: unknown, maxBatch: number, now: number = Date.now()): PublishPlan {
+export function planPublish(body: unknown, limits: PublishLimits, now: number = Date.now()): PublishPlan {
+  const { maxBatch } = limits;
   const items = unwrapItems(body);
   if (items.length === 0) throw new SigcastError('empty_batch');
   if (items.length > maxBatch) {
@@ -40,6 +51,11 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
       }
       return undefined;
     }
+    const channels = result.data.channels;
+    if (channels !== undefined && new Set(channels).size > limits.maxChannelsPerSignal) {
+      details.push({ index, path: 'channels', message: `at most ${limits.maxChannelsPerSignal} channels per signal` });
+      return undefined;
+    }
     return result.data;
   });
   if (detailCount > 0) throw new SigcastError('invalid_signal', undefined, details, { detailCount });
@@ -49,6 +65,11 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
   parsed.forEach((item, index) => {
     if (!item) return;
     const signal = stampedSignal(item, now);
+    const oversized = oversizedSignalBytes(signal, limits.maxSignalBytes);
+    if (oversized !== undefined) {
+      details.push({ index, path: '(item)', message: `the signal is ${oversized} bytes as JSON; at most ${limits.maxSignalBytes}` });
+      return;
+    }
     const placements: Array<{ batch: number; position: number }> = [];
     for (const channel of item.channels ? new Set(item.channels) : [item.symbol]) {
       let batchIndex = batchByChannel.get(channel);
@@ -62,6 +83,7 @@ export function planPublish(body: unknown, maxBatch: number, now: number = Date.
     }
     plan.placements.push(placements);
   });
+  if (details.length > 0) throw new SigcastError('invalid_signal', undefined, details);
   return plan;
 }
 

@@ -41,9 +41,12 @@ export type SignalInput = z.infer<typeof SignalSchema>;
 /** A signal as it is stored and delivered: the server has stamped `ts` and `id`. */
 export type Signal = SignalInput & { ts: number; id: string };
 
+/** The most channels MAX_CHANNELS_PER_SIGNAL may allow; the configured limit is checked at ingest. */
+export const CHANNELS_PER_SIGNAL_CEILING = 256;
+
 /** What one publish item may carry besides the signal: the channels it goes to (default: its symbol). */
 export const PublishItemSchema = SignalSchema.extend({
-  channels: z.array(ChannelNameSchema).min(1).max(16).optional(),
+  channels: z.array(ChannelNameSchema).min(1).max(CHANNELS_PER_SIGNAL_CEILING).optional(),
 });
 export type PublishItem = z.infer<typeof PublishItemSchema>;
 

@@ -32,6 +32,24 @@ export function earlySweepBytes(sendBufferBytes: number): number {
   return Math.floor((sendBufferHardCap(sendBufferBytes) - sendBufferBytes) / 2);
 }
 
+/** What the slow-consumer sweeper checks, for both transports. */
+export function sweeperLimits(options: { sendBufferBytes: number; sendBudgetBytes: number }): {
+  limitBytes: number;
+  earlySweepBytes: number;
+  budgetBytes: number;
+} {
+  return { limitBytes: options.sendBufferBytes, earlySweepBytes: earlySweepBytes(options.sendBufferBytes), budgetBytes: options.sendBudgetBytes };
+}
+
+/**
+ * How much of a replay is written before waiting for the socket to drain: half the send buffer,
+ * between 64 KiB (more than node's write high-water mark, so the ws transport's socket reports a
+ * drain) and 256 KiB (what one non-reading subscriber may hold of replays).
+ */
+export function replayWindowBytes(sendBufferBytes: number): number {
+  return Math.min(256 * 1024, Math.max(64 * 1024, Math.floor(sendBufferBytes / 2)));
+}
+
 /** About the bytes a frame puts on the wire (UTF-16 length for text: no UTF-8 pass on the hot path). */
 export function frameSize(frame: { payload: string | Uint8Array }): number {
   return typeof frame.payload === 'string' ? frame.payload.length : frame.payload.byteLength;

@@ -24,6 +24,8 @@ export interface CloseInfo {
 /** One client WebSocket as the layers above see it. */
 export interface Connection extends SubscriberPort {
   readonly id: number;
+  /** The peer's IP address. */
+  readonly remoteAddress: string;
   /** Closes with a code and reason, for a cause. Safe to call more than once. */
   close(cause: CloseCause, code: number, reason: string): void;
 }
@@ -88,6 +90,8 @@ export interface TransportOptions {
   maxFrameBytes: number;
   /** Send-buffer bytes past which a socket is closed as a slow consumer. */
   sendBufferBytes: number;
+  /** Send-buffer bytes of all sockets together past which the largest are closed as slow consumers. */
+  sendBudgetBytes: number;
   heartbeatSeconds: number;
   /** How far (ms) a socket's reader may fall behind before it is closed with 4008 `lagging`. */
   maxLagMs: number;
@@ -104,6 +108,8 @@ export interface Transport extends FanOut {
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number>;
   /** Number of open WebSocket connections. */
   readonly connectionCount: number;
+  /** Bytes waiting in every socket's send buffer, as of the last slow-consumer sweep. */
+  readonly bufferedBytes: number;
   /** Stops accepting new connections and requests; existing ones keep working. */
   stopListening(): void;
   /**

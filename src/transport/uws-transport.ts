@@ -7,7 +7,7 @@ import { errorResponse, internalErrorResponse, type HttpResponse } from '../prot
 import { shuttingDownUpgrade } from './http-answers.js';
 import { LagMonitor, LagProbes } from './lag-monitor.js';
 import { diagnoseListenFailure, ListenError } from './listen-error.js';
-import { earlySweepBytes, frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap } from './limits.js';
+import { frameHardLimit, frameSize, HEARTBEAT_TIMEOUT_REASON, heartbeatIdleSeconds, sendBufferHardCap, sweeperLimits } from './limits.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import type { CloseCause, Connection, Session, SessionFactory, Transport, TransportHandlers, TransportOptions } from './transport.js';
 import { checkHandshake, type Handshake } from './upgrade-policy.js';
@@ -49,9 +49,10 @@ declare module 'uWebSockets.js' {
 const LIBUS_LISTEN_DEFAULT = 0 as ListenOptions;
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1 as ListenOptions;
 
-/** What every socket's writes report to: the sweeper watches the bytes written. */
+/** What every socket's writes report to: the sweeper watches the bytes written and each socket's buffer. */
 interface WriteObserver {
   noteWrite(bytes: number): void;
+  checkSocket(connection: UwsConnection): void;
 }
 
 /** Who is in which topic: uWS keeps it to itself, and the lag monitor needs it. */
@@ -68,13 +69,17 @@ class UwsConnection implements Connection {
   session!: Session;
   readonly lag = new LagProbes();
   readonly topics = new Set<string>();
+  readonly remoteAddress: string;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
     readonly encoding: Encoding,
     private readonly writes: WriteObserver,
     private readonly book: TopicBook,
-  ) {}
+  ) {
+    this.remoteAddress = Buffer.from(socket.getRemoteAddressAsText()).toString();
+  }
 
   get lagging(): boolean {
     return this.lag.behind;
@@ -87,6 +92,7 @@ class UwsConnection implements Connection {
     this.lag.written = true;
     // At the hard cap uWS drops the message and closes the socket later, with 1006 and no reason.
     if (this.socket.send(frame.payload, frame.binary) === SEND_DROPPED) this.closeCause ??= 'slow_consumer';
+    else this.writes.checkSocket(this);
     return true;
   }
 
@@ -96,6 +102,17 @@ class UwsConnection implements Connection {
     this.socket.cork(() => {
       if (this.socket.ping(payload) === SEND_DROPPED) this.closeCause ??= 'slow_consumer';
     });
+  }
+
+  onDrain(fn: () => void): void {
+    if (!this.closed) this.drainWaiters.push(fn);
+  }
+
+  /** uWS's drain handler: some of the backpressure was written out. */
+  drained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const fn of waiters) fn();
   }
 
   join(topic: string): void {
@@ -111,8 +128,9 @@ class UwsConnection implements Connection {
     if (!this.closed) this.socket.unsubscribe(topic);
   }
 
-  /** The socket is gone: out of every topic (uWS unsubscribed it already). */
+  /** The socket is gone: out of every topic (uWS unsubscribed it already), and nobody waits for it to drain. */
   forget(): void {
+    this.drainWaiters = [];
     for (const topic of this.topics) this.book.remove(topic, this);
     this.topics.clear();
   }
@@ -125,6 +143,7 @@ class UwsConnection implements Connection {
   close(cause: CloseCause, code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.drainWaiters = [];
     this.closeCause = cause;
     this.socket.end(code, reason);
   }
@@ -171,9 +190,10 @@ export class UwsTransport implements Transport, TopicBook {
     const { uws, native, reason } = loadUws();
     if (!native) log.warn({ reason }, 'uWebSockets.js runs on its slow JavaScript emulation');
     this.app = uws.App();
-    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
-      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason),
-    );
+    this.sweeper = new SlowConsumerSweeper(this.connections, sweeperLimits(options), (connection, why) => {
+      if (why === 'budget') log.warn({ connection: connection.id, buffered: connection.bufferedAmount() }, 'send budget exceeded: closing the largest consumer');
+      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
+    });
     this.lagMonitor = new LagMonitor(
       this.connections,
       {
@@ -200,6 +220,7 @@ export class UwsTransport implements Transport, TopicBook {
       // a ping after heartbeatSeconds, a drop after twice that, as HEARTBEAT_SECONDS documents.
       idleTimeout: heartbeatIdleSeconds(options.heartbeatSeconds),
       sendPingsAutomatically: true,
+      drain: (socket) => socket.getUserData().connection?.drained(),
       upgrade: (res, req, context) => {
         // Everything of `req` is read now (it is gone after this callback).
         const head = readHead(res, req, options);
@@ -288,6 +309,10 @@ export class UwsTransport implements Transport, TopicBook {
     return this.connections.size;
   }
 
+  get bufferedBytes(): number {
+    return this.sweeper.bufferedBytes;
+  }
+
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
     this.handlers = handlers;
     const listenOptions = this.options.reusePort ? LIBUS_LISTEN_DEFAULT : LIBUS_LISTEN_EXCLUSIVE_PORT;
@@ -307,8 +332,10 @@ export class UwsTransport implements Transport, TopicBook {
 
   publish(topic: string, frames: readonly WireFrame[]): void {
     // uWS coalesces what is published outside its handlers into one write per socket.
+    const subscribers = this.app.numSubscribers(topic);
+    if (subscribers === 0) return;
     for (const frame of frames) {
-      this.sweeper.noteWrite(frameSize(frame));
+      this.sweeper.noteWrite(frameSize(frame), subscribers);
       this.app.publish(topic, frame.payload, frame.binary);
     }
     this.lagMonitor.noteTopicWrite(topic);

@@ -17,6 +17,22 @@ export interface ConnectionOwner {
   overflowed(connection: WsConnection): void;
 }
 
+/** What the connection's writes report to: the sweeper watches the bytes written and each buffer. */
+export interface WriteObserver {
+  noteWrite(bytes: number): void;
+  checkSocket(connection: WsConnection): void;
+}
+
+/** When the socket reports no drain (its buffer is under the write high-water mark): look again then. */
+const DRAIN_POLL_MS = 10;
+
+/**
+ * A slow or lagging consumer's close frame waits behind everything it did not read, and `ws`
+ * would hold the socket, and all of that, for 30 s waiting for the answer. One that read nothing
+ * of it for this long is dropped; one that is still reading gets to its close frame.
+ */
+const STALLED_CLOSE_MS = 1000;
+
 /** The close code of a connection dropped without a close frame. */
 export const ABNORMAL_CLOSURE = 1006;
 
@@ -38,7 +54,10 @@ export class WsConnection implements Connection, Beating, Probed {
   hadBacklog = false;
   readonly topics = new Set<string>();
   readonly lag = new LagProbes();
+  readonly remoteAddress: string;
   private done = false;
+  private drainWaiters: Array<() => void> = [];
+  private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -46,8 +65,10 @@ export class WsConnection implements Connection, Beating, Probed {
     readonly encoding: Encoding,
     private readonly owner: ConnectionOwner,
     private readonly hardCapBytes: number,
-    private readonly writes: { noteWrite(bytes: number): void },
-  ) {}
+    private readonly writes: WriteObserver,
+  ) {
+    this.remoteAddress = (raw as { remoteAddress?: string }).remoteAddress ?? '';
+  }
 
   get lagging(): boolean {
     return this.lag.behind;
@@ -64,9 +85,27 @@ export class WsConnection implements Connection, Beating, Probed {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return false;
     this.lag.written = true;
     this.raw.write(frame);
-    if (this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
+    this.writes.checkSocket(this);
+    if (!this.closed && this.raw.writableLength > this.hardCapBytes) this.owner.overflowed(this);
     return true;
   }
+
+  onDrain(fn: () => void): void {
+    if (this.closed) return;
+    this.drainWaiters.push(fn);
+    if (this.drainWaiters.length > 1) return;
+    // 'drain' comes only after a write was refused (past the high-water mark); below it, poll.
+    if (this.raw.writableNeedDrain) this.raw.once('drain', this.drained);
+    else this.drainTimer = setTimeout(this.drained, DRAIN_POLL_MS);
+  }
+
+  private readonly drained = (): void => {
+    this.raw.off('drain', this.drained);
+    clearTimeout(this.drainTimer);
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    if (!this.closed) for (const fn of waiters) fn();
+  };
 
   join(topic: string): void {
     if (this.closed || this.topics.has(topic)) return;
@@ -99,7 +138,18 @@ export class WsConnection implements Connection, Beating, Probed {
       // A code a close frame may not carry (e.g. 1006) or a reason over 123 bytes: just drop it.
       this.socket.terminate();
     }
+    if (cause === 'slow_consumer' || cause === 'lag') this.dropIfStalled(this.raw.writableLength);
     this.finish({ cause, code, reason });
+  }
+
+  /** After a close frame queued behind unread data: dropped once the peer stops taking any of it. */
+  private dropIfStalled(buffered: number): void {
+    if (this.raw.destroyed || buffered === 0) return;
+    setTimeout(() => {
+      const now = this.raw.writableLength;
+      if (now >= buffered) this.socket.terminate();
+      else this.dropIfStalled(now);
+    }, STALLED_CLOSE_MS).unref();
   }
 
   /** Drops the TCP connection without a close frame (the client sees 1006). */
@@ -156,6 +206,9 @@ export class WsConnection implements Connection, Beating, Probed {
     if (this.done) return;
     this.done = true;
     this.closed = true;
+    this.raw.off('drain', this.drained);
+    clearTimeout(this.drainTimer);
+    this.drainWaiters = [];
     for (const topic of this.topics) this.owner.removeFromTopic(topic, this);
     this.topics.clear();
     this.owner.finished(this, close);

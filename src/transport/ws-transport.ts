@@ -10,7 +10,7 @@ import { Heartbeat } from './heartbeat.js';
 import { LagMonitor } from './lag-monitor.js';
 import { shuttingDownUpgrade } from './http-answers.js';
 import { ListenError, listenProblemOf } from './listen-error.js';
-import { earlySweepBytes, frameHardLimit, HEARTBEAT_TIMEOUT_REASON, HTTP_REQUEST_TIMEOUT_MS, sendBufferHardCap } from './limits.js';
+import { frameHardLimit, HEARTBEAT_TIMEOUT_REASON, HTTP_REQUEST_TIMEOUT_MS, sendBufferHardCap, sweeperLimits } from './limits.js';
 import { SlowConsumerSweeper } from './slow-consumer-sweeper.js';
 import { checkHandshake } from './upgrade-policy.js';
 import type { CloseCause, CloseInfo, SessionFactory, Transport, TransportHandlers, TransportOptions } from './transport.js';
@@ -82,9 +82,10 @@ export class WsTransport implements Transport, ConnectionOwner {
       autoPong: false,
       handleProtocols: (_offered, req) => this.protocols.get(req) ?? false,
     });
-    this.sweeper = new SlowConsumerSweeper(this.connections, options.sendBufferBytes, earlySweepBytes(options.sendBufferBytes), (connection) =>
-      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason),
-    );
+    this.sweeper = new SlowConsumerSweeper(this.connections, sweeperLimits(options), (connection, why) => {
+      if (why === 'budget') log.warn({ connection: connection.id, buffered: connection.bufferedAmount() }, 'send budget exceeded: closing the largest consumer');
+      connection.close('slow_consumer', CLOSE.slow_consumer.code, CLOSE.slow_consumer.reason);
+    });
     this.heartbeat = new Heartbeat(this.connections, options.heartbeatSeconds, (connection) =>
       connection.terminate('heartbeat', HEARTBEAT_TIMEOUT_REASON),
     );
@@ -101,6 +102,10 @@ export class WsTransport implements Transport, ConnectionOwner {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  get bufferedBytes(): number {
+    return this.sweeper.bufferedBytes;
   }
 
   listen(host: string, port: number, handlers: TransportHandlers): Promise<number> {
@@ -125,7 +130,7 @@ export class WsTransport implements Transport, ConnectionOwner {
     if (!subscribers || subscribers.size === 0 || frames.length === 0) return;
     // All frames of the call, framed once and joined: one write (one syscall) per subscriber.
     const bytes = frames.length === 1 ? buildDataFrame(frames[0]!) : Buffer.concat(frames.map(buildDataFrame));
-    this.sweeper.noteWrite(bytes.length);
+    this.sweeper.noteWrite(bytes.length, subscribers.size);
     for (const connection of subscribers) connection.write(bytes);
   }
 

@@ -442,6 +442,35 @@ export function describeBrokerContract(
       });
     });
 
+    describe('existence', () => {
+      test('an append says whether it created the history; exists says which channels have one', async () => {
+        const broker = await open({ historyTtlMs: 200 });
+        expect(await broker.exists(['NEW.A', 'NEW.B'])).toEqual([false, false]);
+        expect((await broker.append('NEW.A', signals(1, 1))).created).toBe(true);
+        expect((await broker.append('NEW.A', signals(2, 1))).created).toBe(false);
+        // A batch of duplicates only creates nothing new.
+        expect((await broker.append('NEW.A', signals(1, 1))).created).toBe(false);
+        expect(await broker.exists(['NEW.A', 'NEW.B', 'NEW.A'])).toEqual([true, false, true]);
+        expect(await broker.exists([])).toEqual([]);
+        await waitFor(async () => (await broker.exists(['NEW.A']))[0] === false, 3000, 'expiry');
+        // Expired: the next append starts it again.
+        expect((await broker.append('NEW.A', signals(3, 1))).created).toBe(true);
+      });
+
+      test('liveSubscriptions counts the channels subscribed in the store', async () => {
+        const broker = await open();
+        expect(broker.liveSubscriptions).toBe(0);
+        await broker.subscribe('L.A', () => {});
+        await broker.subscribe('L.B', () => {});
+        expect(broker.liveSubscriptions).toBe(2);
+        await broker.unsubscribe('L.A');
+        expect(broker.liveSubscriptions).toBe(1);
+        await broker.unsubscribe('L.A');
+        await broker.unsubscribe('L.B');
+        expect(broker.liveSubscriptions).toBe(0);
+      });
+    });
+
     describe('close', () => {
       test('close is idempotent and the broker refuses work afterwards', async () => {
         const broker = await open();

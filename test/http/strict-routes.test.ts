@@ -15,7 +15,7 @@ function routes() {
   const log = pino({ level: 'trace' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
   const broker = new MemoryBroker({ historySize: 100, historyTtlMs: 60_000 });
   const metrics = new Metrics();
-  const handler = createRoutes({ broker, publisher: new Publisher(broker, metrics, 100, log), metrics, log, isClosing: () => false, resyncingChannels: () => [] });
+  const handler = createRoutes({ broker, publisher: new Publisher(broker, metrics, { maxBatch: 100, maxChannelsPerSignal: 16, maxSignalBytes: 16_384, newChannelsPerMinute: 1000 }, log), metrics, log, isClosing: () => false, resyncingChannels: () => [] });
   const get = async (target: string, method = 'GET') => {
     const mark = target.indexOf('?');
     const request: HttpRequest = {

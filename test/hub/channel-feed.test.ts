@@ -62,6 +62,12 @@ class RecordingSink implements FeedSink {
   catchingUp(): void {
     this.catchUps += 1;
   }
+  /** For each eviction notice: the oldest seq the ring held then (it must still hold it). */
+  readonly evictedFrom: Array<number | undefined> = [];
+  feed: ChannelFeed | undefined;
+  evicting(): void {
+    this.evictedFrom.push(this.feed?.ring.first()?.seq);
+  }
 }
 
 const log = pino({ level: 'silent' });
@@ -71,6 +77,7 @@ const signals = (n: number, prefix = 's'): Signal[] =>
 async function startFeed(broker: Broker, capacity = 100) {
   const sink = new RecordingSink();
   const feed = new ChannelFeed('C', broker, capacity, sink, log);
+  sink.feed = feed;
   await feed.start();
   await feed.ready;
   return { feed, sink };
@@ -117,6 +124,17 @@ describe('ChannelFeed', () => {
     expect(sink.seqs).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('says it is about to drop entries before its ring drops them (readers by seq keep what they need)', async () => {
+    const broker = new LossyBroker({ historySize: 100, historyTtlMs: 60_000 });
+    const { sink } = await startFeed(broker, 10);
+    await broker.append('C', signals(8));
+    await waitFor(() => sink.seqs.length === 8);
+    expect(sink.evictedFrom).toEqual([]);
+    await broker.append('C', signals(4));
+    await waitFor(() => sink.seqs.length === 12);
+    expect(sink.evictedFrom).toEqual([1]);
+  });
+
   it('says "truncated" when more was missed than history still holds', async () => {
     const broker = new LossyBroker({ historySize: 10, historyTtlMs: 60_000 });
     const { sink } = await startFeed(broker, 10);
@@ -128,6 +146,8 @@ describe('ChannelFeed', () => {
     await broker.append('C', signals(1)); // 32
     await waitFor(() => sink.seqs.at(-1) === 32);
     expect(sink.resets).toEqual([{ reason: 'truncated', epoch: expect.any(String), fromSeq: 23, requested: { since: 1, epoch: expect.any(String) } }]);
+    // Told before the ring was cleared for the jump.
+    expect(sink.evictedFrom).toContain(1);
     expect(sink.seqs).toEqual([1, ...Array.from({ length: 10 }, (_, i) => 23 + i)]);
   });
 

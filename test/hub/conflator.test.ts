@@ -63,6 +63,11 @@ class FakePort implements SubscriberPort {
   leave(topic: string): void {
     this.transport.members.get(topic)?.delete(this);
   }
+  /** Its reader takes everything at once: nothing waits in its buffer. */
+  bufferedAmount(): number {
+    return 0;
+  }
+  onDrain(): void {}
   /** Seqs of the entries it got, with what each replaced. */
   entries(): Array<[number, number]> {
     return this.got.filter((frame) => frame.type === 'entry').map((frame) => [frame.seq!, frame.replaced!]);

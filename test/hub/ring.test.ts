@@ -24,6 +24,21 @@ describe('Ring', () => {
     expect(ring.newest(5)).toEqual([7]);
   });
 
+  it('grows its storage with what it holds, and keeps order across every growth and wrap', () => {
+    const ring = new Ring<number>(100);
+    const held: number[] = [];
+    for (let i = 1; i <= 350; i += 1) {
+      ring.push(i);
+      held.push(i);
+      if (held.length > 100) held.shift();
+      expect(ring.size).toBe(held.length);
+      expect(ring.first()).toBe(held[0]);
+      expect(ring.at(ring.size - 1)).toBe(i);
+    }
+    expect(ring.newest(100)).toEqual(held);
+    expect(ring.at(99)).toBe(350);
+  });
+
   it('rejects a useless capacity', () => {
     expect(() => new Ring(0)).toThrow(RangeError);
   });

@@ -14,6 +14,9 @@ import { planPublish } from '../../src/signal/publish-request.js';
 import { SIDES, SignalSchema, type SignalInput } from '../../src/signal/schema.js';
 import { checkRequestHead } from '../../src/transport/request-head.js';
 
+/** The default caps of MAX_CHANNELS_PER_SIGNAL and MAX_SIGNAL_BYTES. */
+const PUBLISH_LIMITS = { maxChannelsPerSignal: 16, maxSignalBytes: 16_384 };
+
 const RUNS = { numRuns: 1000 };
 
 /** Calls `fn`; a throw must be a SigcastError with one of `codes`. */
@@ -130,7 +133,7 @@ describe('the signal schema', () => {
         const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
         expect(asJson(parsed)).toEqual(asJson(signal));
         // Stored as sent, with only ts and id stamped when absent.
-        const stamped = planPublish(decoded, 10).batches[0]!.signals[0]!;
+        const stamped = planPublish(decoded, { ...PUBLISH_LIMITS, maxBatch: 10 }).batches[0]!.signals[0]!;
         expect(asJson(stamped)).toEqual(asJson({ ...signal, ts: signal.ts ?? stamped.ts, id: signal.id ?? stamped.id }));
       }),
       RUNS,
@@ -143,7 +146,7 @@ describe('the signal schema', () => {
     fc.assert(
       fc.property(body, (value) => {
         try {
-          planPublish(value, 20);
+          planPublish(value, { ...PUBLISH_LIMITS, maxBatch: 20 });
         } catch (error) {
           expect(error).toBeInstanceOf(SigcastError);
           const known = error as SigcastError;

@@ -113,8 +113,18 @@ describe('docs/protocol.md', () => {
   it('states the limits with their configured defaults', () => {
     const defaults = loadConfig({});
     const limits = ['MAX_FRAME_BYTES', 'MAX_SUBSCRIPTIONS', 'MAX_BATCH', 'MAX_BODY_BYTES', 'SEND_BUFFER_BYTES', 'HEARTBEAT_SECONDS', 'MAX_LAG_MS'] as const;
+    const resources = [
+      'SEND_BUDGET_BYTES',
+      'MAX_CHANNELS',
+      'SUBSCRIBE_CONCURRENCY',
+      'SUBSCRIBE_CONCURRENCY_PER_CONNECTION',
+      'SUBSCRIBE_QUEUE',
+      'MAX_CHANNELS_PER_SIGNAL',
+      'MAX_SIGNAL_BYTES',
+      'NEW_CHANNELS_PER_MINUTE',
+    ] as const;
     const security = ['PUBLISH_BURST', 'MAX_CONNECTIONS', 'AUTH_FAILURE_BURST', 'AUTH_JWT_CLOCK_TOLERANCE_SECONDS'] as const;
-    for (const name of [...limits, ...security]) {
+    for (const name of [...limits, ...security, ...resources]) {
       expect(DOC).toContain(`\`${name}\` (${defaults[name]})`);
     }
   });

@@ -6,7 +6,7 @@ import { UwsTransport } from '../../src/transport/uws-transport.js';
 import { WsTransport } from '../../src/transport/ws-transport.js';
 import type { TransportHandlers, TransportOptions } from '../../src/transport/transport.js';
 
-const options: TransportOptions = { wsPath: '/v1/ws', maxBodyBytes: 1 << 20, maxUrlBytes: 4096, maxHeaderBytes: 8192, maxFrameBytes: 1 << 18, sendBufferBytes: 1 << 22, heartbeatSeconds: 16, maxLagMs: 2000, reusePort: false };
+const options: TransportOptions = { wsPath: '/v1/ws', maxBodyBytes: 1 << 20, maxUrlBytes: 4096, maxHeaderBytes: 8192, maxFrameBytes: 1 << 18, sendBufferBytes: 1 << 22, sendBudgetBytes: 1 << 28, heartbeatSeconds: 16, maxLagMs: 2000, reusePort: false };
 const handlers: TransportHandlers = { http: async () => ({ status: 200, body: '' }), sessions: () => ({ onMessage: () => {}, onClose: () => {} }) };
 const log = pino({ level: 'silent' });
 
