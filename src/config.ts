@@ -266,7 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
         const given = relevant[key];
-        return `${key}=${JSON.stringify(given)}: ${issue.message}`;
+        return `${key}${given === undefined ? ' (not set, so its default)' : `=${JSON.stringify(given)}`}: ${issue.message}`;
       }),
     );
   }

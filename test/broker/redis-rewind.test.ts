@@ -59,7 +59,7 @@ describe('RedisBroker: a history that went backwards', () => {
     expect(rec.calls[1]!.map((e) => [e.seq, e.epoch])).toEqual([[7, page.epoch]]);
     // Ids keep their seqs; the lost ones are new again; seqs continue after the retained head.
     const again = await a.append('RW', [signal('s2'), signal('s9')]);
-    expect(again).toEqual({ epoch: page.epoch, results: [{ id: 's2', seq: 2, duplicate: true }, { id: 's9', seq: 8, duplicate: false }] });
+    expect(again).toEqual({ epoch: page.epoch, created: false, results: [{ id: 's2', seq: 2, duplicate: true }, { id: 's9', seq: 8, duplicate: false }] });
     expect(await client().pttl(keys('RW').log)).toBeGreaterThan(0);
   });
 
@@ -84,7 +84,7 @@ describe('RedisBroker: a history that went backwards', () => {
     await rewind(client(), keys('RW3'), 3);
     // b has seen nothing of the channel: its append takes seq 8 again, in the old epoch.
     const reused = await b.append('RW3', [signal('other')]);
-    expect(reused).toEqual({ epoch, results: [{ id: 'other', seq: 8, duplicate: false }] });
+    expect(reused).toEqual({ epoch, created: false, results: [{ id: 'other', seq: 8, duplicate: false }] });
     // a never hands the repeated seq to its listener; it forks and hands over the new epoch's head.
     await waitFor(() => rec.calls.length >= 2, 5000, 'the new epoch');
     const [forked] = rec.calls[1]!;

@@ -86,6 +86,7 @@ describe('a client reading a long replay slowly', () => {
       TRANSPORT: transport,
       HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
       SEND_BUFFER_BYTES: String(512 * 1024 * 1024),
+      SEND_BUDGET_BYTES: String(512 * 1024 * 1024),
       MAX_BODY_BYTES: String(16 * 1024 * 1024),
     });
     try {
