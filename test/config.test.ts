@@ -149,16 +149,6 @@ describe('MAX_LAG_MS', () => {
 });
 
 describe('REDIS_CLUSTER_NODES, REDIS_ACK_REPLICAS and REDIS_ACK_TIMEOUT_MS', () => {
-  function problemsOf(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  }
-
   it('takes seed nodes as host:port lists or one redis[s]:// URL with several hosts', () => {
     for (const nodes of ['10.0.0.1:7000', '10.0.0.1:7000,10.0.0.2:7000,redis-3.internal:7001', '[::1]:7000,[fd00::2]:7000', 'redis://bot:s3cret@h1:7000,h2:7000', 'rediss://h1:7000/']) {
       expect(loadConfig({ REDIS_CLUSTER_NODES: nodes }).REDIS_CLUSTER_NODES, nodes).toBe(nodes);
@@ -209,16 +199,6 @@ describe('REDIS_CLUSTER_NODES, REDIS_ACK_REPLICAS and REDIS_ACK_TIMEOUT_MS', () 
 });
 
 describe('resource limits (issue 9)', () => {
-  function problemsOf(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  }
-
   it('have the documented defaults, and wiring hands them to the parts that enforce them', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
