@@ -73,24 +73,8 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
   let closing = false;
 
   const sessionContext = { hub, publisher, log, metrics, nodeId, limits: sessionLimits(config), heartbeatSeconds: config.HEARTBEAT_SECONDS };
-  const sessions = (connection: Connection, auth?: SessionAuth): Session => {
-    const kind = { transport: transport.name, encoding: connection.encoding };
-    metrics.connections.inc(kind);
-    const session = new ProtocolSession(connection, sessionContext, auth);
-    return {
-      onMessage: (data, isBinary) => session.onMessage(data, isBinary),
-      onClose: (close) => {
-        metrics.connections.dec(kind);
-        countClose(metrics, log, connection, close);
-        session.onClose();
-      },
-      onLagging: () => {
-        const skipped = session.onLagging();
-        if (skipped) metrics.lagSkips.inc();
-        return skipped;
-      },
-    };
-  };
+  const sessions = (connection: Connection, auth?: SessionAuth): Session =>
+    new CountedSession(new ProtocolSession(connection, sessionContext, auth), connection, { metrics, log, transport: transport.name });
   const upgrade = createUpgradeHandler({ gate, slots, metrics, log, open: sessions });
   const access = {
     gate,
@@ -159,6 +143,40 @@ export async function startNode(config: Config, options: { log?: Logger } = {}):
     })());
 
   return { port, ...(metricsListener ? { metricsPort: metricsListener.port } : {}), nodeId, broker, hub, transport, metrics, log, stop, reloadKeys };
+}
+
+/**
+ * A session as the transport sees it: the protocol session, plus the node's counting of
+ * connections, closes and lag skips. A class rather than an object of closures: one of these
+ * lives as long as its connection, and methods on a prototype cost a connection nothing.
+ */
+class CountedSession implements Session {
+  private readonly kind: { transport: string; encoding: string };
+
+  constructor(
+    private readonly session: ProtocolSession,
+    private readonly connection: Connection,
+    private readonly node: { metrics: Metrics; log: Logger; transport: string },
+  ) {
+    this.kind = { transport: node.transport, encoding: connection.encoding };
+    node.metrics.connections.inc(this.kind);
+  }
+
+  onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    this.session.onMessage(data, isBinary);
+  }
+
+  onClose(close: CloseInfo): void {
+    this.node.metrics.connections.dec(this.kind);
+    countClose(this.node.metrics, this.node.log, this.connection, close);
+    this.session.onClose();
+  }
+
+  onLagging(): boolean {
+    const skipped = this.session.onLagging();
+    if (skipped) this.node.metrics.lagSkips.inc();
+    return skipped;
+  }
 }
 
 /** Metrics and logs read the typed cause of a close, the same on both transports. */

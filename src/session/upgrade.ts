@@ -9,7 +9,7 @@ import type { ConnectionSlots } from '../limits/connection-slots.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { errorResponse, type HttpResponse } from '../protocol/http.js';
-import type { Connection, Session, UpgradeHandler } from '../transport/transport.js';
+import type { CloseInfo, Connection, Session, UpgradeHandler } from '../transport/transport.js';
 import type { SessionAuth } from './protocol-session.js';
 
 export interface UpgradePolicy {
@@ -40,17 +40,7 @@ export function createUpgradeHandler(policy: UpgradePolicy): UpgradeHandler {
       policy.log.debug({ principal: principal.id, address }, 'upgrade accepted');
       return {
         accept: true,
-        sessions: (connection) => {
-          const session = policy.open(connection, auth);
-          return {
-            onMessage: (data, isBinary) => session.onMessage(data, isBinary),
-            onClose: (close) => {
-              slot.release();
-              session.onClose(close);
-            },
-            onLagging: (lagMs) => session.onLagging?.(lagMs) ?? false,
-          };
-        },
+        sessions: (connection) => new SlotSession(policy.open(connection, auth), slot),
         abandon: () => slot.release(),
       };
     } catch (error) {
@@ -67,4 +57,25 @@ export function refusal(policy: Pick<UpgradePolicy, 'metrics' | 'log'>, error: u
   const known = asSigcastError(error);
   policy.metrics.protocolErrors.inc({ code: known.code });
   return errorResponse(known, challengeHeaders(known));
+}
+
+/** A session that gives its connection slot back when it closes (a class: it lives as long as the connection). */
+class SlotSession implements Session {
+  constructor(
+    private readonly session: Session,
+    private readonly slot: { release(): void },
+  ) {}
+
+  onMessage(data: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    this.session.onMessage(data, isBinary);
+  }
+
+  onClose(close: CloseInfo): void {
+    this.slot.release();
+    this.session.onClose(close);
+  }
+
+  onLagging(lagMs: number): boolean {
+    return this.session.onLagging?.(lagMs) ?? false;
+  }
 }
