@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { hubLimits, publisherLimits, readTlsCaFile, redisBrokerOptionsFromConfig, transportOptions } from '../src/wiring.js';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { configProblems as problemsOf } from './support/config-problems.js';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('loadConfig', () => {
   it('has working defaults: port 8080 on loopback, in-memory broker, 1000 entries for 24 h', () => {
@@ -122,29 +114,19 @@ describe('REDIS_TLS_CA_FILE', () => {
 });
 
 describe('MAX_LAG_MS', () => {
-  const problems = (env: Record<string, string>): string[] => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-  };
-
   it('is 2 s by default, 100 ms to 60 s', () => {
     expect(loadConfig({}).MAX_LAG_MS).toBe(2000);
-    expect(problems({ MAX_LAG_MS: '99' })[0]).toMatch(/^MAX_LAG_MS="99"/);
-    expect(problems({ MAX_LAG_MS: '60001', HEARTBEAT_SECONDS: '480' })[0]).toMatch(/^MAX_LAG_MS="60001"/);
+    expect(problemsOf({ MAX_LAG_MS: '99' })[0]).toMatch(/^MAX_LAG_MS="99"/);
+    expect(problemsOf({ MAX_LAG_MS: '60001', HEARTBEAT_SECONDS: '480' })[0]).toMatch(/^MAX_LAG_MS="60001"/);
   });
 
   it('must close a lagging reader before the heartbeat could drop it as silent', () => {
     expect(loadConfig({ HEARTBEAT_SECONDS: '4', MAX_LAG_MS: '3000' }).MAX_LAG_MS).toBe(3000);
-    expect(problems({ HEARTBEAT_SECONDS: '4', MAX_LAG_MS: '3001' })).toEqual([
+    expect(problemsOf({ HEARTBEAT_SECONDS: '4', MAX_LAG_MS: '3001' })).toEqual([
       'MAX_LAG_MS="3001": must be at most (2 x HEARTBEAT_SECONDS - 5) s, so that lag closes a reader before any heartbeat drop',
     ]);
     // A bad heartbeat is reported alone, not as a lag problem too.
-    expect(problems({ HEARTBEAT_SECONDS: '2', MAX_LAG_MS: '3001' })).toHaveLength(1);
+    expect(problemsOf({ HEARTBEAT_SECONDS: '2', MAX_LAG_MS: '3001' })).toHaveLength(1);
   });
 });
 

@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { anonymousScopes } from '../../src/wiring.js';
 import { makeAuthKeys, type AuthKeys } from '../support/auth-keys.js';
+import { configProblems as problems } from '../support/config-problems.js';
 import { rawRequest } from '../support/http-raw.js';
 import { postSignals, signal, startTestNode, TestClient } from '../support/sigcast.js';
 
@@ -13,16 +14,6 @@ beforeAll(async () => {
   keys = await makeAuthKeys({ bot: 'publish:*' });
 });
 afterAll(() => keys?.cleanup());
-
-const problems = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
 
 describe('security configuration', () => {
   it('refuses a non-loopback HOST without auth unless ALLOW_ANONYMOUS=true, naming HOST', () => {

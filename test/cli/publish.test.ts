@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { startTestNode } from '../support/sigcast.js';
+import { cleanupsPerTest, nodePerTest } from '../support/cleanups.js';
 
 /** `sigcast publish` as a process against a running node. */
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function node() {
-  const started = await startTestNode();
-  cleanups.push(() => started.stop());
-  return started;
-}
+const cleanups = cleanupsPerTest();
+const node = nodePerTest(cleanups);
 
 async function history(baseUrl: string, channel: string) {
   const response = await fetch(`${baseUrl}/v1/channels/${channel}/history?last=1000`);

@@ -1,22 +1,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createPublisher, type PublisherOptions, type SigcastPublisher } from '../../clients/publisher.js';
 import { SigcastClientError } from '../../clients/sigcast-client.js';
-import { startTestNode } from '../support/sigcast.js';
+import { cleanupsPerTest, nodePerTest } from '../support/cleanups.js';
 
 /** Batching, the bounded queue, flush/close and retry rules of the publisher, against a real node. */
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function node() {
-  const started = await startTestNode();
-  cleanups.push(() => started.stop());
-  return started;
-}
+const cleanups = cleanupsPerTest();
+const node = nodePerTest(cleanups);
 
 function publisher(options: PublisherOptions): SigcastPublisher {
   const created = createPublisher(options);
