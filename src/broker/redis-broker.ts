@@ -9,10 +9,11 @@ import {
 } from './broker.js';
 import { BrokerReadiness } from './broker-readiness.js';
 import { newEpoch } from './epoch.js';
+import { type HeldAnnouncement, OwnAppends } from './own-appends.js';
 import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
 import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, timed, toBrokerError, unavailableReason } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
-import { appendArgv, parseAppendReply, parseHistoryReply } from './redis-scripts.js';
+import { appendArgv, appendedEntries, parseAnnouncement, parseAppendReply, parseHistoryReply, peekAnnouncement } from './redis-scripts.js';
 import { openRedisTopology, type RedisTopology } from './redis-topology.js';
 import { SeenHeads } from './seen-heads.js';
 import { CHANNEL_NAME_PATTERN, type Entry, type Signal } from '../signal/schema.js';
@@ -56,6 +57,8 @@ export class RedisBroker implements Broker {
   private readonly topology: RedisTopology;
   private readonly listeners = new Map<string, LiveListener>();
   private readonly seen = new SeenHeads();
+  /** Per subscribed channel: this node's appends to it (the own-append fast path). */
+  private readonly own = new Map<string, OwnAppends>();
   private readonly readiness: BrokerReadiness;
   private closing: Promise<void> | undefined;
   private commandUp = false;
@@ -100,22 +103,33 @@ export class RedisBroker implements Broker {
     const { historySize, historyTtlMs } = this.options;
     const floor = this.seen.floor(channel);
     const epochCandidate = newEpoch();
-    const argv = appendArgv(channel, epochCandidate, Date.now(), historySize, historyTtlMs, signals, idempotencyScope, floor);
+    const nowMs = Date.now();
+    const argv = appendArgv(channel, epochCandidate, nowMs, historySize, historyTtlMs, signals, idempotencyScope, floor);
     const { acked } = this.topology;
     const replicas = this.options.ackReplicas ?? 0;
     const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
-    let reply: unknown;
+    const own = this.own.get(channel);
+    const ownAppend = own?.begin() ?? 0;
+    let stored: Entry[] = [];
     try {
-      reply = await timed(this.options.observeCommand, 'append', () => {
-        const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
-        return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
-      });
-    } catch (error) {
-      throw toBrokerError(error, 'append');
+      let reply: unknown;
+      try {
+        reply = await timed(this.options.observeCommand, 'append', () => {
+          const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
+          return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
+        });
+      } catch (error) {
+        throw toBrokerError(error, 'append');
+      }
+      const result = parseAppendReply(reply, signals, epochCandidate);
+      let headSeq = 0;
+      for (const item of result.results) headSeq = Math.max(headSeq, item.seq);
+      this.seen.sawAppend(channel, floor, result.epoch, headSeq);
+      if (own) stored = appendedEntries(channel, nowMs, signals, argv, result);
+      return result;
+    } finally {
+      if (own) this.settleOwn(channel, own, ownAppend, stored);
     }
-    const result = parseAppendReply(reply, signals, epochCandidate);
-    this.seen.sawAppend(channel, floor, result.epoch, Math.max(0, ...result.results.map((r) => r.seq)));
-    return result;
   }
 
   async exists(channels: readonly string[]): Promise<boolean[]> {
@@ -143,12 +157,14 @@ export class RedisBroker implements Broker {
   async subscribe(channel: string, listener: LiveListener): Promise<void> {
     this.assertOpen();
     this.listeners.set(channel, listener);
+    this.own.set(channel, new OwnAppends());
     this.seen.track(channel);
     try {
-      await this.topology.live.subscribe(channelKeys(this.options.keyPrefix, channel).live, channel, (entries) => this.onLive(channel, entries));
+      await this.topology.live.subscribe(channelKeys(this.options.keyPrefix, channel).live, channel, (message) => this.onLive(channel, message));
     } catch (error) {
       if (this.listeners.get(channel) === listener) {
         this.listeners.delete(channel);
+        this.own.delete(channel);
         this.seen.untrack(channel);
       }
       throw error;
@@ -157,6 +173,7 @@ export class RedisBroker implements Broker {
 
   async unsubscribe(channel: string): Promise<void> {
     this.listeners.delete(channel);
+    this.own.delete(channel);
     this.seen.untrack(channel);
     await this.topology.live.unsubscribe(channelKeys(this.options.keyPrefix, channel).live);
   }
@@ -198,6 +215,7 @@ export class RedisBroker implements Broker {
   private async shutdown(): Promise<void> {
     this.topology.live.close();
     this.listeners.clear();
+    this.own.clear();
     this.readiness.close();
     await this.topology.quit();
   }
@@ -225,24 +243,78 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private onLive(channel: string, entries: Entry[]): void {
-    const listener = this.listeners.get(channel);
-    const first = entries[0];
+  /**
+   * The own-append fast path: an append of this node settled, with the entries it stored. The
+   * announcements held for it go first, in order (those it covers are not parsed); then what it
+   * stored goes to the listener at once if it continues exactly what the listener was handed
+   * (the reply came before the announcement), else the announcement brings it, in order.
+   */
+  private settleOwn(channel: string, own: OwnAppends, append: number, stored: readonly Entry[]): void {
+    own.end(append, stored);
+    if (this.own.get(channel) !== own) return; // unsubscribed meanwhile
+    for (const held of own.release()) this.announced(channel, held);
+    const epoch = stored[0]?.epoch;
+    const handed = epoch === undefined ? undefined : this.seen.handedIn(channel, epoch);
+    if (epoch === undefined || handed === undefined) return;
+    const entries = own.following(epoch, handed);
     const last = entries[entries.length - 1];
-    if (!listener || !first || !last) return;
-    if (this.seen.sawAnnouncement(channel, first.epoch, first.seq, last.seq) === 'ok') {
-      // What a catch-up handed over already is not handed twice.
-      const upTo = this.seen.handedUpTo(channel, first.epoch);
-      const fresh = upTo === 0 ? entries : entries.filter((entry) => entry.seq > upTo);
-      if (fresh.length === 0) return;
-      this.seen.handed(channel, first.epoch, last.seq);
-      listener(fresh);
+    if (last) this.hand(channel, epoch, last.seq, entries);
+  }
+
+  /** A pub/sub message: one appended batch, one stored entry per line, oldest first. */
+  private onLive(channel: string, message: string): void {
+    const announcement: HeldAnnouncement = { message, span: peekAnnouncement(message, channel) };
+    const own = this.own.get(channel);
+    if (own?.hold(announcement)) return;
+    if (own) for (const held of own.releaseAll()) this.announced(channel, held);
+    this.announced(channel, announcement);
+  }
+
+  private announced(channel: string, { message, span: peeked }: HeldAnnouncement): void {
+    if (!this.listeners.has(channel)) return;
+    let entries: Entry[] | undefined;
+    let span = peeked;
+    if (!span) {
+      entries = parseAnnouncement(message);
+      const first = entries?.[0];
+      const last = entries?.[entries.length - 1];
+      if (!first || !last) {
+        this.options.logger?.warn({ channel }, 'malformed live announcement; ignoring');
+        return;
+      }
+      span = { epoch: first.epoch, firstSeq: first.seq, lastSeq: last.seq };
+    }
+    const { epoch, firstSeq, lastSeq } = span;
+    if (this.seen.sawAnnouncement(channel, epoch, firstSeq, lastSeq) !== 'ok') {
+      // A seq announced twice in one epoch: the history was rewound and new appends reuse its seqs.
+      void this.fork(channel, epoch, ANY_SEQ)
+        .then(() => this.catchUp(channel))
+        .catch((error: unknown) => this.options.logger?.warn({ err: error, channel }, 'could not move a rewound history to a new epoch'));
       return;
     }
-    // A seq announced twice in one epoch: the history was rewound and new appends reuse its seqs.
-    void this.fork(channel, first.epoch, ANY_SEQ)
-      .then(() => this.catchUp(channel))
-      .catch((error: unknown) => this.options.logger?.warn({ err: error, channel }, 'could not move a rewound history to a new epoch'));
+    // What a catch-up or the fast path handed over already is not handed twice (nor parsed).
+    const upTo = this.seen.handedUpTo(channel, epoch);
+    if (lastSeq <= upTo) return;
+    const own = this.own.get(channel);
+    entries ??= own?.take(span) ?? parseAnnouncement(message);
+    if (!entries) {
+      this.options.logger?.warn({ channel }, 'malformed live announcement; ignoring');
+      return;
+    }
+    this.hand(channel, epoch, lastSeq, upTo === 0 ? entries : entries.filter((entry) => entry.seq > upTo));
+  }
+
+  /** Hands entries of `epoch` up to `lastSeq`, in seq order, to the channel's listener. */
+  private hand(channel: string, epoch: string, lastSeq: number, entries: Entry[]): void {
+    const listener = this.listeners.get(channel);
+    if (!listener) return;
+    this.seen.handed(channel, epoch, lastSeq);
+    this.own.get(channel)?.handed(epoch, lastSeq);
+    try {
+      listener(entries);
+    } catch (error) {
+      this.options.logger?.warn({ err: error, channel }, 'live listener threw; ignoring');
+    }
   }
 
   /** Hands the channel's newest entry to its listener, whose merge reads what lies before it. */
@@ -251,10 +323,8 @@ export class RedisBroker implements Broker {
     try {
       const page = await this.history(channel, { limit: 1 });
       const newest = page.entries[0];
-      const listener = this.listeners.get(channel);
-      if (!newest || !listener || newest.seq <= this.seen.handedUpTo(channel, newest.epoch)) return;
-      this.seen.handed(channel, newest.epoch, newest.seq);
-      listener([newest]);
+      if (!newest || newest.seq <= this.seen.handedUpTo(channel, newest.epoch)) return;
+      this.hand(channel, newest.epoch, newest.seq, [newest]);
     } catch (error) {
       this.options.logger?.warn({ err: error, channel }, 'could not catch up a re-subscribed channel; its next announcement will');
     }

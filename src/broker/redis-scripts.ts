@@ -4,7 +4,7 @@ import type { Cluster, Redis, Result } from 'ioredis';
 import { idempotencyKey, type AppendResult, type AppendedSignal, type HistoryPage } from './broker.js';
 import { type AnnounceCommand, HISTORY_LUA, appendLua, forkLua } from './redis-lua.js';
 import type { SeenPosition } from './seen-heads.js';
-import { parseStoredEntry } from '../signal/entry-json.js';
+import { parseStoredEntry, storedEntry } from '../signal/entry-json.js';
 import type { Entry, Signal } from '../signal/schema.js';
 
 declare module 'ioredis' {
@@ -81,6 +81,60 @@ export function parseAnnouncement(message: string): Entry[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Where an announcement's batch lies: its epoch, and the seqs of its first and last entry. */
+export interface AnnouncementSpan {
+  epoch: string;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+/**
+ * Reads the span of an announcement on `channel` from the fixed prefix the append script gives
+ * every entry (`{"channel":"<channel>","seq":<n>,"epoch":"<e>",`) without parsing any JSON, so
+ * that a batch this node handed over already (its own append) costs no parse. Undefined when a
+ * line does not start that way: the caller then parses the whole message.
+ */
+export function peekAnnouncement(message: string, channel: string): AnnouncementSpan | undefined {
+  const first = peekEntryHead(message, 0, channel);
+  if (!first) return undefined;
+  const lastLine = message.lastIndexOf('\n') + 1;
+  const last = lastLine === 0 ? first : peekEntryHead(message, lastLine, channel);
+  if (!last || last.epoch !== first.epoch || last.seq < first.seq) return undefined;
+  return { epoch: first.epoch, firstSeq: first.seq, lastSeq: last.seq };
+}
+
+function peekEntryHead(message: string, at: number, channel: string): { seq: number; epoch: string } | undefined {
+  const prefix = `{"channel":"${channel}","seq":`;
+  if (!message.startsWith(prefix, at)) return undefined;
+  const seqStart = at + prefix.length;
+  let seqEnd = seqStart;
+  while (seqEnd < message.length && seqEnd - seqStart < 16) {
+    const code = message.charCodeAt(seqEnd);
+    if (code < 48 || code > 57) break;
+    seqEnd += 1;
+  }
+  if (seqEnd === seqStart || message.charCodeAt(seqStart) === 48) return undefined;
+  const epochMark = ',"epoch":"';
+  if (!message.startsWith(epochMark, seqEnd)) return undefined;
+  const epochStart = seqEnd + epochMark.length;
+  const epochEnd = message.indexOf('"', epochStart);
+  if (epochEnd <= epochStart || epochEnd - epochStart > 64) return undefined;
+  return { seq: Number(message.slice(seqStart, seqEnd)), epoch: message.slice(epochStart, epochEnd) };
+}
+
+/**
+ * The entries an append stored, built from its arguments and reply as the script built them
+ * (`argv` from appendArgv, the signal JSON of signal i at 8 + 2i): what the announcement of
+ * this append will carry, in seq order, without reading it back.
+ */
+export function appendedEntries(channel: string, nowMs: number, signals: readonly Signal[], argv: readonly string[], result: AppendResult): Entry[] {
+  const entries: Entry[] = [];
+  result.results.forEach((item, index) => {
+    if (!item.duplicate) entries.push(storedEntry(channel, item.seq, result.epoch, nowMs, signals[index]!, argv[8 + 2 * index]!));
+  });
+  return entries;
 }
 
 /** { epoch, headSeq, forked } from the fork script. */

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { LiveListener } from './broker.js';
+import type { AnnouncementListener } from './live-subscriber.js';
 import { PubSubLedger } from './pubsub-ledger.js';
 import { type BrokerLogger, type CommandObserver, timed, toBrokerError } from './redis-connection.js';
-import { parseAnnouncement } from './redis-scripts.js';
 
 export interface RedisSubscriberOptions {
   /** How often the connection is pinged to detect a silent one. */
@@ -17,7 +16,7 @@ export interface RedisSubscriberOptions {
 
 interface Subscription {
   channel: string;
-  listener: LiveListener;
+  listener: AnnouncementListener;
 }
 
 /**
@@ -86,7 +85,7 @@ export class RedisSubscriber {
     return this.connection.status;
   }
 
-  async subscribe(live: string, channel: string, listener: LiveListener): Promise<void> {
+  async subscribe(live: string, channel: string, listener: AnnouncementListener): Promise<void> {
     try {
       // Resolves when Redis acknowledged SUBSCRIBE: from then on every announcement reaches us.
       await this.subscriptions.want(live, { channel, listener });
@@ -145,13 +144,8 @@ export class RedisSubscriber {
   private dispatch(live: string, message: string): void {
     const subscription = this.subscriptions.get(live);
     if (!subscription) return; // unsubscribed meanwhile
-    const entries = parseAnnouncement(message);
-    if (!entries) {
-      this.options.logger?.warn({ channel: subscription.channel }, 'malformed live announcement; ignoring');
-      return;
-    }
     try {
-      subscription.listener(entries);
+      subscription.listener(message);
     } catch (error) {
       this.options.logger?.warn({ err: error, channel: subscription.channel }, 'live listener threw; ignoring');
     }

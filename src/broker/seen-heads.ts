@@ -70,6 +70,12 @@ export class SeenHeads {
     return head && head.epoch === epoch ? head.handed : 0;
   }
 
+  /** The newest seq handed to the listener in `epoch`; undefined when the head is in another epoch. */
+  handedIn(channel: string, epoch: string): number | undefined {
+    const head = this.heads.get(channel);
+    return head && head.epoch === epoch ? head.handed : undefined;
+  }
+
   /** `seq` of `epoch` was handed to the listener (ignored for an epoch that is not the head's). */
   handed(channel: string, epoch: string, seq: number): void {
     const head = this.heads.get(channel);

@@ -9,11 +9,10 @@
 // Not ioredis's own `shardedSubscribers`: it re-subscribes without saying when that is done, and
 // it takes Redis's SUNSUBSCRIBE pushes (a slot moving away) for replies to its commands.
 import type { Cluster, Redis } from 'ioredis';
-import { BrokerUnavailableError, type LiveListener } from './broker.js';
+import { BrokerUnavailableError } from './broker.js';
 import { keySlot } from './cluster-slot.js';
-import type { LiveSubscriber } from './live-subscriber.js';
+import type { AnnouncementListener, LiveSubscriber } from './live-subscriber.js';
 import { type BrokerLogger, type CommandObserver, retryDelayMs, timed, toBrokerError } from './redis-connection.js';
-import { parseAnnouncement } from './redis-scripts.js';
 import type { ShardConnection, ShardEvents } from './shard-connection.js';
 import { ShardMap } from './shard-map.js';
 
@@ -34,7 +33,7 @@ export interface ShardedSubscriberOptions {
 
 interface Subscription {
   channel: string;
-  listener: LiveListener;
+  listener: AnnouncementListener;
   slot: number;
   /** Where its last SSUBSCRIBE went: announcements are taken from that connection only. */
   target: ShardConnection | undefined;
@@ -85,7 +84,7 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     return this.shards.status;
   }
 
-  async subscribe(live: string, channel: string, listener: LiveListener): Promise<void> {
+  async subscribe(live: string, channel: string, listener: AnnouncementListener): Promise<void> {
     const previous = this.subscriptions.get(live);
     const sub: Subscription = { channel, listener, slot: keySlot(live), target: undefined, confirmed: undefined, established: false, lost: false };
     this.subscriptions.set(live, sub);
@@ -133,13 +132,8 @@ export class ShardedSubscriber implements LiveSubscriber, ShardEvents {
     const sub = this.subscriptions.get(live);
     // From a connection the channel has left: not ours any more (its list has it anyway).
     if (!sub || sub.target !== shard) return;
-    const entries = parseAnnouncement(message);
-    if (!entries) {
-      this.options.logger?.warn({ channel: sub.channel }, 'malformed live announcement; ignoring');
-      return;
-    }
     try {
-      sub.listener(entries);
+      sub.listener(message);
     } catch (error) {
       this.options.logger?.warn({ err: error, channel: sub.channel }, 'live listener threw; ignoring');
     }

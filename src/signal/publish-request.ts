@@ -87,14 +87,25 @@ export function planPublish(body: unknown, limits: PublishLimits, now: number = 
   return plan;
 }
 
-/** The signal as stored: the item without its routing, with `ts` and `id` stamped when absent. */
+/**
+ * The signal as stored: the item without its routing, with `ts` and `id` stamped when absent.
+ * It is exactly what its JSON text parses back to (-0 becomes 0, as JSON writes it), so a broker
+ * may hand its own appends to local subscribers as this object and the text it stored.
+ */
 function stampedSignal(item: PublishItem, now: number): Signal {
   // Built field by field (no rest/spread copies): one allocation with a stable shape per signal.
-  const signal: Signal = { symbol: item.symbol, side: item.side, strength: item.strength, ts: item.ts ?? now, id: item.id ?? newSignalId(now) };
+  const signal: Signal = { symbol: item.symbol, side: item.side, strength: item.strength + 0, ts: (item.ts ?? now) + 0, id: item.id ?? newSignalId(now) };
   if (item.price !== undefined) signal.price = item.price;
   if (item.strategy !== undefined) signal.strategy = item.strategy;
-  if (item.meta !== undefined) signal.meta = item.meta;
+  if (item.meta !== undefined) signal.meta = withoutNegativeZero(item.meta);
   return signal;
+}
+
+function withoutNegativeZero(meta: NonNullable<PublishItem['meta']>): NonNullable<PublishItem['meta']> {
+  for (const key in meta) {
+    if (Object.is(meta[key], -0)) return Object.fromEntries(Object.entries(meta).map(([name, value]) => [name, Object.is(value, -0) ? 0 : value]));
+  }
+  return meta;
 }
 
 function unwrapItems(body: unknown): unknown[] {

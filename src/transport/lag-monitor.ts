@@ -32,9 +32,13 @@ export interface LagMonitorOptions<C> {
 const MAX_IN_FLIGHT = 16;
 const PROBE_BYTES = 4;
 
-/** How often sockets are probed and checked: an eighth of the limit, within 25..250 ms. */
+/**
+ * How often sockets are probed and checked: a quarter of the limit, within 25..500 ms. A reader
+ * is then closed at most 1.5 x MAX_LAG_MS behind; each probe is a write of its own (a syscall per
+ * socket per tick), so ticking faster costs every busy socket more than it gains.
+ */
 export function lagTickMs(maxLagMs: number): number {
-  return Math.min(250, Math.max(25, Math.floor(maxLagMs / 8)));
+  return Math.min(500, Math.max(25, Math.floor(maxLagMs / 4)));
 }
 
 /** One socket's probes in flight, oldest first. */

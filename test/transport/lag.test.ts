@@ -134,9 +134,9 @@ describe.each(TRANSPORTS)('lag over %s', (transport) => {
     expect(seqs).toEqual(Array.from({ length: acked }, (_, i) => i + 1));
     expect(await counter(node, 'heartbeatTimeouts')).toBe(0);
     expect(await counter(node, 'lagDisconnects')).toBe(0);
-    // It was measured all along, and it did carry a backlog: most probes waited behind data.
+    // It was measured all along, and it did carry a backlog: many probes waited behind data.
     const samples = await lagSamples(node);
     expect(samples.count).toBeGreaterThan(10);
-    expect(samples.atMost(0.1)).toBeLessThan(samples.count / 2);
+    expect(samples.count - samples.atMost(0.25)).toBeGreaterThanOrEqual(samples.count / 4);
   });
 });
