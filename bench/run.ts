@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +10,7 @@ import { runJob } from './scenarios/engine.js';
 import { findScenario, SCENARIOS } from './scenarios/index.js';
 import type { JobResult, Params, ScenarioDef } from './scenarios/types.js';
 import { REPO_ROOT } from './systems/node-proc.js';
+import { buildSigcast, gitHead, type SigcastBuild } from './systems/sigcast-build.js';
 import { SYSTEM_DEFS } from './systems/index.js';
 
 /**
@@ -57,7 +57,17 @@ async function main(): Promise<void> {
     if (!finished) console.error(`bench exited (code ${code}) before writing its report`);
   });
   const keepAlive = setInterval(() => {}, 60_000);
-  const headAtStart = gitHead();
+  let build: SigcastBuild | undefined;
+  if (args.systems.some((name) => isSigcast(name) && !unavailable.get(name))) {
+    try {
+      build = buildSigcast(args.sigcastRoot ?? REPO_ROOT, log);
+    } catch (error) {
+      console.error(`could not compile sigcast: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(2);
+    }
+  }
+  const sigcastRoot = build?.root ?? REPO_ROOT;
+  const headAtStart = gitHead(sigcastRoot);
   const pool = new WorkerPool(4);
   const results: JobResult[] = [];
   const started = Date.now();
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
         }
         const plan = scenario.plan(system, params);
         log(`> ${scenario.name} / ${system}: ${plan.summary}`);
-        const result = await runJob(plan, pool, { log, ...(args.profile ? { cpuProfileDir: join(outDir, 'profiles', stamp) } : {}) });
+        const result = await runJob(plan, pool, { log, sigcastRoot, ...(args.profile ? { cpuProfileDir: join(outDir, 'profiles', stamp) } : {}) });
         results.push(result);
         log(`  ${oneLine(result)}`);
       }
@@ -88,8 +98,8 @@ async function main(): Promise<void> {
     params,
     machine,
     seconds: Math.round((Date.now() - started) / 1000),
-    // Servers run from the working tree: say which commit it was at (and whether it moved meanwhile).
-    git: { start: headAtStart, end: gitHead() },
+    // sigcast runs compiled from its checkout: say which commit it was at (and whether it moved meanwhile).
+    git: { start: headAtStart, end: gitHead(sigcastRoot) },
     results,
   });
   finished = true;
@@ -97,16 +107,6 @@ async function main(): Promise<void> {
   log(`done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.join(', ')}`);
   const incomplete = results.some((r) => r.status === 'ok' && isSigcast(r.system) && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
   process.exitCode = results.some((r) => r.status === 'failed') || incomplete ? 1 : 0;
-}
-
-function gitHead(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${head}+uncommitted src/` : head;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function oneLine(r: JobResult): string {

@@ -11,6 +11,8 @@ export interface BenchArgs extends SigcastVariant {
   /** Full sizes (issue 4) rather than the quick pass. */
   full: boolean;
   profile: boolean;
+  /** The sigcast checkout to compile and run (default: this one): before/after in one sitting. */
+  sigcastRoot: string | undefined;
   out: string;
   help: boolean;
 }
@@ -28,6 +30,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --encoding json|msgpack    sigcast frame encoding (default json)
   --broker memory|redis      sigcast broker (default redis; peers always use Redis)
   --profile                  write V8 CPU profiles of the sigcast server(s) (node --cpu-prof)
+  --sigcast-root DIR         compile and run the sigcast checkout in DIR instead of this one (a git worktree of
+                             another commit, with node_modules): a change measured before and after in one sitting
   --out DIR                  results folder (default bench/results)`;
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -58,6 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       full: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'sigcast-root': { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,6 +79,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     broker: oneOf('broker', values.broker, ['memory', 'redis'] as const, 'redis'),
     full: values.full ?? false,
     profile: values.profile ?? false,
+    sigcastRoot: values['sigcast-root'],
     out: values.out ?? 'bench/results',
     help: values.help ?? false,
   };

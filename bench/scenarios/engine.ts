@@ -17,6 +17,8 @@ import type { JobPlan, JobResult } from './types.js';
 
 export interface EngineOptions {
   cpuProfileDir?: string;
+  /** The compiled sigcast checkout to run (sigcast-build.ts). */
+  sigcastRoot?: string;
   log(line: string): void;
 }
 
@@ -48,7 +50,17 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
     if (plan.redis) redis = plan.cluster ? await startRedisCluster() : await startRedis();
     for (let i = 0; i < plan.nodes; i++) {
       const cpuProfileDir = isSigcast(plan.system) ? options.cpuProfileDir : undefined;
-      nodes.push(await def.start({ redis, transport: plan.transport, sendBufferBytes: plan.sendBufferBytes, nodeName: `${plan.scenario}-${i}`, ...(cpuProfileDir ? { cpuProfileDir } : {}) }));
+      const sigcastRoot = isSigcast(plan.system) ? options.sigcastRoot : undefined;
+      nodes.push(
+        await def.start({
+          redis,
+          transport: plan.transport,
+          sendBufferBytes: plan.sendBufferBytes,
+          nodeName: `${plan.scenario}-${i}`,
+          ...(cpuProfileDir ? { cpuProfileDir } : {}),
+          ...(sigcastRoot ? { sigcastRoot } : {}),
+        }),
+      );
     }
     const pubNode = nodes[0] as BenchNode;
     const subNode = nodes[nodes.length - 1] as BenchNode;

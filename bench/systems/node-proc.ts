@@ -14,10 +14,11 @@ export async function startServerProcess(
   env: Record<string, string>,
   healthPath: string,
   port?: number,
+  cwd: string = REPO_ROOT,
 ): Promise<BenchNode> {
   const chosen = port ?? (await freePort());
   const proc = spawnProcess(name, process.execPath, args.map((arg) => arg.replace('{port}', String(chosen))), {
-    cwd: REPO_ROOT,
+    cwd,
     env: { ...env, PORT: String(chosen), HOST: '127.0.0.1' },
   });
   const http = `http://127.0.0.1:${chosen}`;

@@ -4,7 +4,7 @@ import { waitForHttp } from '../lib/procs.js';
 import { REPO_ROOT, startServerProcess } from './node-proc.js';
 import type { SystemDef } from './types.js';
 
-/** sigcast itself, started as users start it: `node --import tsx src/cli.ts serve`. */
+/** sigcast itself, started as operators start it: `node bin/sigcast.js serve` on a compiled dist/ (sigcast-build.ts). */
 export const sigcast: SystemDef = {
   name: 'sigcast',
   description: 'sigcast (this repo): validated ingest, Redis script per batch, hub ring, uWS topic fan-out',
@@ -13,7 +13,8 @@ export const sigcast: SystemDef = {
     return existsSync(join(REPO_ROOT, 'src/cli.ts')) ? undefined : 'src/cli.ts does not exist yet (sigcast not runnable)';
   },
   async start(options) {
-    const execArgs = ['--import', 'tsx'];
+    const root = options.sigcastRoot ?? REPO_ROOT;
+    const execArgs: string[] = [];
     if (options.cpuProfileDir) {
       mkdirSync(options.cpuProfileDir, { recursive: true });
       execArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
@@ -25,7 +26,7 @@ export const sigcast: SystemDef = {
       NODE_ID: options.nodeName,
     };
     if (options.redis) Object.assign(env, options.redis.env);
-    const node = await startServerProcess(`sigcast:${options.nodeName}`, [...execArgs, 'src/cli.ts', 'serve'], env, '/healthz');
+    const node = await startServerProcess(`sigcast:${options.nodeName}`, [...execArgs, join(root, 'bin/sigcast.js'), 'serve'], env, '/healthz', undefined, root);
     await waitForHttp(`${node.http}/readyz`, 15_000);
     return node;
   },

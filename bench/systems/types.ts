@@ -19,6 +19,8 @@ export interface StartOptions {
   cpuProfileDir?: string;
   /** A name that tells the nodes of one job apart (cross-node). */
   nodeName: string;
+  /** The compiled sigcast checkout to run (sigcast only; sigcast-build.ts). */
+  sigcastRoot?: string;
 }
 
 export interface SystemDef {
