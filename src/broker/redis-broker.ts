@@ -7,13 +7,14 @@ import {
   type HistoryQuery,
   type LiveListener,
 } from './broker.js';
+import { AppendBatcher } from './append-batcher.js';
 import { BrokerReadiness } from './broker-readiness.js';
 import { newEpoch } from './epoch.js';
 import { type HeldAnnouncement, OwnAppends } from './own-appends.js';
 import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
 import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, timed, toBrokerError, unavailableReason } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
-import { appendArgv, appendedEntries, parseAnnouncement, parseAppendReply, parseHistoryReply, peekAnnouncement } from './redis-scripts.js';
+import { appendArgv, appendedEntries, appendPart, parseAnnouncement, parseAppendCallReply, parseAppendReply, parseHistoryReply, peekAnnouncement } from './redis-scripts.js';
 import { openRedisTopology, type RedisTopology } from './redis-topology.js';
 import { SeenHeads } from './seen-heads.js';
 import { CHANNEL_NAME_PATTERN, type Entry, type Signal } from '../signal/schema.js';
@@ -59,6 +60,8 @@ export class RedisBroker implements Broker {
   private readonly seen = new SeenHeads();
   /** Per subscribed channel: this node's appends to it (the own-append fast path). */
   private readonly own = new Map<string, OwnAppends>();
+  /** The appends of one event-loop turn, sent as one script call (per hash slot on a cluster). */
+  private readonly appends: AppendBatcher;
   private readonly readiness: BrokerReadiness;
   private closing: Promise<void> | undefined;
   private commandUp = false;
@@ -77,6 +80,7 @@ export class RedisBroker implements Broker {
       },
     );
     this.readiness = new BrokerReadiness(() => this.isReady(), options.logger);
+    this.appends = new AppendBatcher((keys, nowMs, parts) => this.sendAppendCall(keys, nowMs, parts));
     const { command, acked } = this.topology;
     acked?.on('ready', () => this.settle());
     command.on('ready', () => {
@@ -100,36 +104,44 @@ export class RedisBroker implements Broker {
     // The script builds entry JSON by concatenation; only a safe channel name keeps it valid.
     if (!CHANNEL_NAME_PATTERN.test(channel)) throw new Error(`invalid channel name: ${JSON.stringify(channel)}`);
     const keys = channelKeys(this.options.keyPrefix, channel);
-    const { historySize, historyTtlMs } = this.options;
     const floor = this.seen.floor(channel);
     const epochCandidate = newEpoch();
-    const nowMs = Date.now();
-    const argv = appendArgv(channel, epochCandidate, nowMs, historySize, historyTtlMs, signals, idempotencyScope, floor);
-    const { acked } = this.topology;
-    const replicas = this.options.ackReplicas ?? 0;
-    const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    const part = appendPart(channel, epochCandidate, signals, idempotencyScope, floor);
+    // A cluster routes a call by its first key: only one channel's appends may share one there.
+    const group = this.topology.mode === 'cluster' ? channel : '';
     const own = this.own.get(channel);
     const ownAppend = own?.begin() ?? 0;
     let stored: Entry[] = [];
     try {
-      let reply: unknown;
+      let outcome;
       try {
-        reply = await timed(this.options.observeCommand, 'append', () => {
-          const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
-          return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
-        });
+        outcome = await this.appends.add({ keys, part, signalCount: signals.length, group });
       } catch (error) {
         throw toBrokerError(error, 'append');
       }
-      const result = parseAppendReply(reply, signals, epochCandidate);
+      const result = parseAppendReply(outcome.reply, signals, epochCandidate);
       let headSeq = 0;
       for (const item of result.results) headSeq = Math.max(headSeq, item.seq);
       this.seen.sawAppend(channel, floor, result.epoch, headSeq);
-      if (own) stored = appendedEntries(channel, nowMs, signals, argv, result);
+      if (own) stored = appendedEntries(channel, outcome.nowMs, signals, part, result);
       return result;
     } finally {
       if (own) this.settleOwn(channel, own, ownAppend, stored);
     }
+  }
+
+  /** One script call for the appends of a turn (append-batcher.ts), with WAIT when REDIS_ACK_REPLICAS asks. */
+  private async sendAppendCall(keys: string[], nowMs: number, parts: readonly string[][]): Promise<unknown[]> {
+    const { historySize, historyTtlMs } = this.options;
+    const argv = appendArgv(nowMs, historySize, historyTtlMs, parts);
+    const { acked } = this.topology;
+    const replicas = this.options.ackReplicas ?? 0;
+    const ackTimeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    const reply = await timed(this.options.observeCommand, 'append', () => {
+      const sent = acked ? sendAckedAppend(acked, keys, argv, replicas, ackTimeoutMs) : sendAppend(this.topology.command, keys, argv);
+      return this.bounded(sent, acked ? ackTimeoutMs : 0, 'append');
+    });
+    return parseAppendCallReply(reply, parts.length);
   }
 
   async exists(channels: readonly string[]): Promise<boolean[]> {

@@ -17,8 +17,14 @@ export const ANY_SEQ = Number.MAX_SAFE_INTEGER;
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b|Connection is closed/;
 const ACKED_ATTEMPTS = 3;
 
-export function sendAppend(client: CommandClient, keys: ChannelKeys, argv: string[]): Promise<unknown> {
-  return client.sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv);
+/**
+ * One append call (appendLua): four keys per part, then ARGV (redis-scripts.ts appendArgv). On a
+ * cluster a call holds parts of one channel only, and names its keys once: ioredis routes (and
+ * auto-pipelines) a command by its first key, which must then be a key, not a count.
+ */
+export function sendAppend(client: CommandClient, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+  if (client instanceof Cluster) return client.sigcastAppendChannel(keys[0]!, keys[1]!, keys[2]!, keys[3]!, ...argv);
+  return client.sigcastAppend(keys.length, ...keys, ...argv);
 }
 
 /**
@@ -28,9 +34,12 @@ export function sendAppend(client: CommandClient, keys: ChannelKeys, argv: strin
  * Rejects with BrokerUnavailableError when fewer replicas confirmed in time: the append is stored
  * on the master (and announced), and retrying it with the same ids is a duplicate, not a copy.
  */
-export async function sendAckedAppend(client: CommandClient, keys: ChannelKeys, argv: string[], replicas: number, timeoutMs: number): Promise<unknown> {
+export async function sendAckedAppend(client: CommandClient, keys: readonly string[], argv: readonly string[], replicas: number, timeoutMs: number): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
-    const results = await client.pipeline().sigcastAppend(keys.log, keys.meta, keys.ids, keys.live, ...argv).wait(replicas, timeoutMs).exec();
+    const pipeline = client.pipeline();
+    if (client instanceof Cluster) pipeline.sigcastAppendChannel(keys[0]!, keys[1]!, keys[2]!, keys[3]!, ...argv);
+    else pipeline.sigcastAppend(keys.length, ...keys, ...argv);
+    const results = await pipeline.wait(replicas, timeoutMs).exec();
     const [stored, waited] = results ?? [];
     const storeError = stored?.[0];
     if (storeError) {

@@ -31,79 +31,94 @@ end
 `;
 
 /**
- * KEYS: log, meta, ids, live channel.
- * ARGV: channel, epochCandidate, nowMs, historySize, ttlMs, floorEpoch, floorSeq, then idempotency
- * key, signalJson per signal (the key is the id, or `scope|id` for a principal's publish).
+ * Appends to one or more channels in one call (the appends one node makes in one event-loop
+ * turn: one script run and one reply instead of one per append).
+ * KEYS: log, meta, ids, live channel of each part, four per part, in order; a call whose parts
+ * all name one channel may give its four keys once (a cluster routes a command by its first key).
+ * ARGV: nowMs, historySize, ttlMs, then per part: channel, epochCandidate, floorEpoch, floorSeq,
+ * count, and count x (idempotency key, signalJson) (the key is the id, or `scope|id` for a
+ * principal's publish). Two parts may name the same channel: they are appended in order.
  * floorEpoch/floorSeq: the newest position the calling node has seen of this channel ('' and 0
  * when it has seen none).
- * Returns: { epoch, seq1, dup1, seq2, dup2, ... } (dup is 0 or 1), in input order.
+ * Returns per part: { epoch, seq1, dup1, seq2, dup2, ... } (dup is 0 or 1), in input order.
  * Channel and epoch come from safe alphabets, so the entry JSON is built by concatenation.
- * Per batch, not per signal: one ZMSCORE for the ids, one LPUSH and one ZADD per chunk of
+ * Per part, not per signal: one ZMSCORE for the ids, one LPUSH and one ZADD per chunk of
  * CHUNK signals (unpack is bounded by Lua's C stack), so a large batch costs Redis a few commands.
  */
 export function appendLua(announce: AnnounceCommand): string {
   return `${RELABEL_LUA}
-local log, meta, ids, live = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local channel, now = ARGV[1], ARGV[3]
-local historySize = tonumber(ARGV[4])
-local ttl = ARGV[5]
-local state = redis.call('HMGET', meta, 'epoch', 'seq')
-local epoch, seq = state[1], tonumber(state[2]) or 0
-if not epoch then
-  -- No history (never existed, expired, flushed or lost): a new epoch, and no stale leftovers.
-  epoch, seq = ARGV[2], 0
-  redis.call('DEL', log, ids)
-elseif epoch == ARGV[6] and seq < tonumber(ARGV[7]) then
-  -- Shorter than what the caller already saw of it: appends that were acknowledged are gone (a
-  -- failover or a restart lost them). Positions in this epoch no longer name one history, and
-  -- the next seqs would be reused: the retained entries move to a new epoch (resets follow).
-  relabel(log, epoch, ARGV[2])
-  epoch = ARGV[2]
-end
-local out = { epoch }
-local fresh, pushes, adds = {}, {}, {}
-local batchIds = {}
-local function flush()
-  if #pushes > 0 then redis.call('LPUSH', log, unpack(pushes)) end
-  if #adds > 0 then redis.call('ZADD', ids, unpack(adds)) end
-  pushes, adds = {}, {}
-end
-for first = 8, #ARGV, 2 * CHUNK do
-  local last = math.min(first + 2 * CHUNK - 1, #ARGV)
-  local chunkIds = {}
-  for i = first, last, 2 do chunkIds[#chunkIds + 1] = ARGV[i] end
-  local known = redis.call('ZMSCORE', ids, unpack(chunkIds))
-  for k = 1, #chunkIds do
-    local id = chunkIds[k]
-    local stored = known[k] or batchIds[id]
-    if stored then
-      out[#out + 1] = tonumber(stored)
-      out[#out + 1] = 1
-    else
-      seq = seq + 1
-      local entry = '{"channel":"' .. channel .. '","seq":' .. seq .. ',"epoch":"' .. epoch ..
-        '","ts":' .. now .. ',"signal":' .. ARGV[first + 2 * k - 1] .. '}'
-      pushes[#pushes + 1] = entry
-      adds[#adds + 1] = seq
-      adds[#adds + 1] = id
-      batchIds[id] = seq
-      fresh[#fresh + 1] = entry
-      out[#out + 1] = seq
-      out[#out + 1] = 0
-    end
+local now, historySize, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+
+local function appendPart(log, meta, ids, live, channel, epochCandidate, floorEpoch, floorSeq, from, to)
+  local state = redis.call('HMGET', meta, 'epoch', 'seq')
+  local epoch, seq = state[1], tonumber(state[2]) or 0
+  if not epoch then
+    -- No history (never existed, expired, flushed or lost): a new epoch, and no stale leftovers.
+    epoch, seq = epochCandidate, 0
+    redis.call('DEL', log, ids)
+  elseif epoch == floorEpoch and seq < floorSeq then
+    -- Shorter than what the caller already saw of it: appends that were acknowledged are gone (a
+    -- failover or a restart lost them). Positions in this epoch no longer name one history, and
+    -- the next seqs would be reused: the retained entries move to a new epoch (resets follow).
+    relabel(log, epoch, epochCandidate)
+    epoch = epochCandidate
   end
-  flush()
+  local out = { epoch }
+  local fresh, pushes, adds = {}, {}, {}
+  local batchIds = {}
+  local function flush()
+    if #pushes > 0 then redis.call('LPUSH', log, unpack(pushes)) end
+    if #adds > 0 then redis.call('ZADD', ids, unpack(adds)) end
+    pushes, adds = {}, {}
+  end
+  for first = from, to, 2 * CHUNK do
+    local last = math.min(first + 2 * CHUNK - 1, to)
+    local chunkIds = {}
+    for i = first, last, 2 do chunkIds[#chunkIds + 1] = ARGV[i] end
+    local known = redis.call('ZMSCORE', ids, unpack(chunkIds))
+    for k = 1, #chunkIds do
+      local id = chunkIds[k]
+      local stored = known[k] or batchIds[id]
+      if stored then
+        out[#out + 1] = tonumber(stored)
+        out[#out + 1] = 1
+      else
+        seq = seq + 1
+        local entry = '{"channel":"' .. channel .. '","seq":' .. seq .. ',"epoch":"' .. epoch ..
+          '","ts":' .. now .. ',"signal":' .. ARGV[first + 2 * k - 1] .. '}'
+        pushes[#pushes + 1] = entry
+        adds[#adds + 1] = seq
+        adds[#adds + 1] = id
+        batchIds[id] = seq
+        fresh[#fresh + 1] = entry
+        out[#out + 1] = seq
+        out[#out + 1] = 0
+      end
+    end
+    flush()
+  end
+  redis.call('HSET', meta, 'epoch', epoch, 'seq', seq)
+  redis.call('LTRIM', log, 0, historySize - 1)
+  redis.call('ZREMRANGEBYSCORE', ids, '-inf', seq - historySize)
+  redis.call('PEXPIRE', log, ttl)
+  redis.call('PEXPIRE', meta, ttl)
+  redis.call('PEXPIRE', ids, ttl)
+  if #fresh > 0 then
+    redis.call('${announce}', live, table.concat(fresh, '\\n'))
+  end
+  return out
 end
-redis.call('HSET', meta, 'epoch', epoch, 'seq', seq)
-redis.call('LTRIM', log, 0, historySize - 1)
-redis.call('ZREMRANGEBYSCORE', ids, '-inf', seq - historySize)
-redis.call('PEXPIRE', log, ttl)
-redis.call('PEXPIRE', meta, ttl)
-redis.call('PEXPIRE', ids, ttl)
-if #fresh > 0 then
-  redis.call('${announce}', live, table.concat(fresh, '\\n'))
+
+local results = {}
+local at, k = 4, 1
+while at <= #ARGV do
+  local count = tonumber(ARGV[at + 4])
+  results[#results + 1] = appendPart(KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV[at], ARGV[at + 1], ARGV[at + 2],
+    tonumber(ARGV[at + 3]), at + 5, at + 4 + 2 * count)
+  at = at + 5 + 2 * count
+  if k + 4 <= #KEYS then k = k + 4 end
 end
-return out
+return results
 `;
 }
 

@@ -9,8 +9,10 @@ import type { Entry, Signal } from '../signal/schema.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** See appendLua. */
-    sigcastAppend(log: string, meta: string, ids: string, live: string, ...argv: string[]): Result<unknown, Context>;
+    /** See appendLua: the number of keys (4 per part), the keys, then ARGV (appendArgv). */
+    sigcastAppend(numberOfKeys: number, ...keysAndArgv: string[]): Result<unknown, Context>;
+    /** The same script for parts of one channel: its four keys, then ARGV (what a cluster can route). */
+    sigcastAppendChannel(log: string, meta: string, ids: string, live: string, ...argv: string[]): Result<unknown, Context>;
     /** See HISTORY_LUA. */
     sigcastHistory(log: string, meta: string, afterSeq: string, limit: string): Result<unknown, Context>;
     /** See forkLua. */
@@ -23,29 +25,46 @@ declare module 'ioredis' {
  * replica read could lag behind a live announcement and miss a gap fill.
  */
 export function defineSigcastCommands(redis: Redis | Cluster, announce: AnnounceCommand = 'PUBLISH'): void {
-  redis.defineCommand('sigcastAppend', { numberOfKeys: 4, lua: appendLua(announce) });
+  // No fixed key count: an append names four keys per part, and says how many it names.
+  redis.defineCommand('sigcastAppend', { lua: appendLua(announce) });
+  redis.defineCommand('sigcastAppendChannel', { numberOfKeys: 4, lua: appendLua(announce) });
   redis.defineCommand('sigcastHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
   redis.defineCommand('sigcastFork', { numberOfKeys: 3, lua: forkLua(announce) });
 }
 
+/** Where a part's fields sit in its ARGV (appendPart): the signal JSON of signal i at SIGNALS + 2i + 1. */
+const PART_HEADER = 5;
+
 /**
- * ARGV of the append script: the fixed arguments, then idempotency key and JSON of each signal
- * (the key is the id, or `scope|id` for a principal's publish: see idempotencyKey).
+ * The ARGV of one part of an append (see appendLua): the channel, the epoch it offers if it
+ * creates the history, the newest position the caller has seen of it, then idempotency key and
+ * JSON of each signal (the key is the id, or `scope|id` for a principal's publish: see
+ * idempotencyKey).
  */
-export function appendArgv(
+export function appendPart(
   channel: string,
   epochCandidate: string,
-  nowMs: number,
-  historySize: number,
-  ttlMs: number,
   signals: readonly Signal[],
   idempotencyScope?: string,
   /** The newest position the caller has seen of the channel (see appendLua). */
   floor: SeenPosition = { epoch: '', seq: 0 },
 ): string[] {
-  const argv = [channel, epochCandidate, String(nowMs), String(historySize), String(ttlMs), floor.epoch, String(floor.seq)];
-  for (const signal of signals) argv.push(idempotencyKey(signal.id, idempotencyScope), JSON.stringify(signal));
+  const part = [channel, epochCandidate, floor.epoch, String(floor.seq), String(signals.length)];
+  for (const signal of signals) part.push(idempotencyKey(signal.id, idempotencyScope), JSON.stringify(signal));
+  return part;
+}
+
+/** The whole ARGV of an append call: what all parts share, then each part. */
+export function appendArgv(nowMs: number, historySize: number, ttlMs: number, parts: readonly (readonly string[])[]): string[] {
+  const argv = [String(nowMs), String(historySize), String(ttlMs)];
+  for (const part of parts) for (const value of part) argv.push(value);
   return argv;
+}
+
+/** The replies of an append call, one per part (appendLua). */
+export function parseAppendCallReply(reply: unknown, parts: number): unknown[] {
+  if (!Array.isArray(reply) || reply.length !== parts) throw new Error('unexpected reply from the append script');
+  return reply;
 }
 
 /** `epochCandidate`: the epoch the append offered; the script took it only if it created the history. */
@@ -125,14 +144,14 @@ function peekEntryHead(message: string, at: number, channel: string): { seq: num
 }
 
 /**
- * The entries an append stored, built from its arguments and reply as the script built them
- * (`argv` from appendArgv, the signal JSON of signal i at 8 + 2i): what the announcement of
- * this append will carry, in seq order, without reading it back.
+ * The entries an append stored, built from its part (appendPart), the call's time and its reply
+ * as the script built them: what the announcement of this append will carry, in seq order,
+ * without reading it back.
  */
-export function appendedEntries(channel: string, nowMs: number, signals: readonly Signal[], argv: readonly string[], result: AppendResult): Entry[] {
+export function appendedEntries(channel: string, nowMs: number, signals: readonly Signal[], part: readonly string[], result: AppendResult): Entry[] {
   const entries: Entry[] = [];
   result.results.forEach((item, index) => {
-    if (!item.duplicate) entries.push(storedEntry(channel, item.seq, result.epoch, nowMs, signals[index]!, argv[8 + 2 * index]!));
+    if (!item.duplicate) entries.push(storedEntry(channel, item.seq, result.epoch, nowMs, signals[index]!, part[PART_HEADER + 2 * index + 1]!));
   });
   return entries;
 }

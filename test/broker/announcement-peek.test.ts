@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AppendResult } from '../../src/broker/broker.js';
-import { appendArgv, appendedEntries, parseAnnouncement, peekAnnouncement } from '../../src/broker/redis-scripts.js';
+import { appendedEntries, appendPart, parseAnnouncement, peekAnnouncement } from '../../src/broker/redis-scripts.js';
 import { entryJson, parseStoredEntry, storedEntryText } from '../../src/signal/entry-json.js';
 import { planPublish } from '../../src/signal/publish-request.js';
 import type { Signal } from '../../src/signal/schema.js';
@@ -73,7 +73,7 @@ describe('appendedEntries', () => {
       fc.property(channelName, epoch, fc.integer({ min: 0, max: 2 ** 40 }), fc.array(publishItem, { minLength: 1, maxLength: 6 }), fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), (channel, epochId, headSeq, items, duplicates) => {
         const signals = planPublish(items, LIMITS).batches.flatMap((batch) => batch.signals);
         const nowMs = 1_795_562_863_345;
-        const argv = appendArgv(channel, 'candidate', nowMs, 1000, 60_000, signals);
+        const part = appendPart(channel, 'candidate', signals);
         // A reply as the script gives it: duplicates keep their old seq, fresh ones count on from headSeq.
         let seq = headSeq;
         const result: AppendResult = {
@@ -82,7 +82,7 @@ describe('appendedEntries', () => {
           results: signals.map((signal, i) => (duplicates[i] ? { id: signal.id, seq: 1, duplicate: true } : { id: signal.id, seq: ++seq, duplicate: false })),
         };
         const fresh = signals.filter((_, i) => !duplicates[i]);
-        const built = appendedEntries(channel, nowMs, signals, argv, result);
+        const built = appendedEntries(channel, nowMs, signals, part, result);
         if (fresh.length === 0) {
           expect(built).toEqual([]);
           return;

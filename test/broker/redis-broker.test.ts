@@ -152,6 +152,32 @@ describe('RedisBroker on a real redis-server', () => {
     expect(fromScript.length).toBeLessThanOrEqual(12);
   });
 
+  test('the appends of one turn to 20 channels are one EVALSHA: each channel its own seqs and announcement, two appends to one channel in order', async () => {
+    const { broker } = openBroker(server);
+    const stats = openClient(server);
+    await broker.ready();
+    await broker.append('TURN-0', [signal('warm-up')]);
+    const channels = Array.from({ length: 20 }, (_, i) => `TURN-${i}`);
+    const recs = channels.map(() => recorder());
+    await Promise.all(channels.map((channel, i) => broker.subscribe(channel, recs[i]!.listener)));
+    const before = await commandCalls(stats, 'evalsha');
+    const results = await Promise.all([
+      ...channels.map((channel, i) => broker.append(channel, signals(0, 2, `t${i}-`))),
+      broker.append('TURN-3', signals(0, 1, 'again-')),
+      broker.append('TURN-3', [signal('t3-1')]),
+    ]);
+    expect((await commandCalls(stats, 'evalsha')) - before).toBe(1);
+    expect(results[0]!.results.map((r) => r.seq)).toEqual([2, 3]);
+    for (const i of [1, 2, 4, 19]) expect(results[i]!.results.map((r) => r.seq)).toEqual([1, 2]);
+    // After TURN-3's own first part in the same call: seq 3, and a repeat it recognizes.
+    expect(results[20]!.results).toEqual([{ id: 'again-0', seq: 3, duplicate: false }]);
+    expect(results[21]!.results).toEqual([{ id: 't3-1', seq: 2, duplicate: true }]);
+    await waitFor(() => recs.every((rec) => rec.calls.length >= 1), 5000, 'every announcement');
+    expect(recs[3]!.seqs()).toEqual([[1, 2], [3]]);
+    expect(recs[7]!.calls[0]!.map((entry) => entry.signal.id)).toEqual(['t7-0', 't7-1']);
+    expect((await broker.history('TURN-3', { limit: 10 })).entries.map((entry) => entry.signal.id)).toEqual(['t3-0', 't3-1', 'again-0']);
+  });
+
   test('a batch larger than the script chunk keeps order and recognizes repeats across chunks', async () => {
     const { broker } = openBroker(server, { historySize: 5000 });
     await broker.ready();

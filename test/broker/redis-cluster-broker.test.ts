@@ -61,6 +61,20 @@ describe('RedisBroker on a Redis Cluster: slots and sharded pub/sub', () => {
     for (const key of keys) expect(keySlot(key), key).toBe(await client.cluster('KEYSLOT', key));
   });
 
+  test('the appends of one turn to channels of every shard each go to the shard of their slot, stored and announced there', async () => {
+    const { broker } = openClusterTestBroker(cluster.seeds);
+    await broker.ready();
+    const channels = Array.from({ length: 30 }, (_, i) => `SLOTS-${i}`);
+    const recs = channels.map(() => recorder());
+    await Promise.all(channels.map((channel, i) => broker.subscribe(channel, recs[i]!.listener)));
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(channels.map((channel) => broker.append(channel, signals(round * 2, 2, channel))));
+      for (const result of results) expect(result.results.map((r) => r.seq)).toEqual([round * 2 + 1, round * 2 + 2]);
+    }
+    await waitFor(() => recs.every((rec) => rec.seqs().flat().length === 6), 10_000, 'every announcement');
+    for (const rec of recs) expect(rec.seqs().flat()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   test("a channel's traffic goes through SPUBLISH/SSUBSCRIBE on the shard owning its slot, and on no other", async () => {
     const { broker, prefix } = openClusterTestBroker(cluster.seeds);
     await broker.ready();
