@@ -42,8 +42,13 @@ const DEFAULT_SUBSCRIBER_PING_MS = 5000;
 const DEFAULT_ACK_TIMEOUT_MS = 1000;
 
 /**
- * Broker on one Redis or a Redis Cluster (redis-topology.ts): one Lua script per append (store,
- * trim, expire, announce), one per history read (redis-lua.ts), and a live subscriber.
+ * Broker on one Redis or a Redis Cluster (redis-topology.ts): one Lua script call per event-loop
+ * turn's appends (store, trim, expire, announce; append-batcher.ts), one per history read
+ * (redis-lua.ts), and a live subscriber.
+ *
+ * Own appends (own-appends.ts): their entries are known from the append, so their announcements
+ * are never parsed, and reach the listener as soon as they are stored when they continue what it
+ * was handed. The listener still gets each entry once, in seq order, one call per batch.
  *
  * Resync (broker-readiness.ts): after a lost connection, once ready again. On a cluster, a channel
  * lost on its shard and subscribed again is caught up alone: its newest entry is handed to its
