@@ -65,9 +65,12 @@ describe('spine: ingest to subscribers over real Redis', () => {
     const client = await TestClient.connect(node.wsUrl);
     await client.subscribe(channel);
     const admin = redis.client();
+    // A second node publishes too: the node's own appends reach its subscribers from the append
+    // itself, but another node's reach it only by their announcements, which the outage loses.
+    const other = await startTestNode({ REDIS_URL: redis.url, NODE_ID: 'gap-other' });
     let published = 0;
-    const publishBatch = async (size: number) => {
-      const answer = await postSignals(node.baseUrl, Array.from({ length: size }, () => signal(channel)));
+    const publishBatch = async (size: number, via = node) => {
+      const answer = await postSignals(via.baseUrl, Array.from({ length: size }, () => signal(channel)));
       expect(answer.status).toBe(200);
       published += size;
     };
@@ -81,7 +84,7 @@ describe('spine: ingest to subscribers over real Redis', () => {
     const killed = await admin.client('KILL', 'TYPE', 'pubsub');
     expect(Number(killed)).toBeGreaterThan(0);
     // ...while ingest (on the command connection) keeps storing them.
-    for (let i = 0; i < 10; i += 1) await publishBatch(20);
+    for (let i = 0; i < 10; i += 1) await publishBatch(20, i % 2 === 0 ? other : node);
 
     await waitFor(() => client.entries(channel).length >= published, 10_000, 'gap filled from the list');
     await publishBatch(30);
@@ -90,6 +93,7 @@ describe('spine: ingest to subscribers over real Redis', () => {
     expect(await catchUps()).toBeGreaterThan(catchUpsBefore);
     await admin.quit();
     await client.close();
+    await other.stop();
   });
 });
 
