@@ -208,12 +208,14 @@ export class ProtocolSession implements Session {
   }
 
   /**
-   * Acks are queued and written once per event-loop turn in one corked write: acks of concurrent
-   * publishes resolve together, and each write is a syscall. Clients match them by id.
+   * Acks are queued and written in one corked write once the promise continuations that resolved
+   * them have run: the acks of concurrent publishes resolve together (one Redis reply), and each
+   * write is a syscall. A next tick, not the next event-loop turn, so that no ack waits for the
+   * rest of a busy turn. Clients match them by id.
    */
   private sendSoon(frame: object): void {
     if (this.connection.closed) return;
-    if (this.outbox.length === 0) setImmediate(this.flush);
+    if (this.outbox.length === 0) process.nextTick(this.flush);
     this.outbox.push(encodeFrame(frame, this.connection.encoding));
   }
 
