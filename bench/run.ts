@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseBenchArgs, USAGE } from './lib/args.js';
 import { isSigcast } from './lib/variants.js';
 import { WorkerPool } from './load/pool.js';
 import { boundBy } from './report/bound.js';
+import { type CpuProfile, profilePid, summarizeProfile } from './report/profile-summary.js';
 import { writeReports } from './report/write.js';
 import { runJob } from './scenarios/engine.js';
 import { findScenario, SCENARIOS } from './scenarios/index.js';
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
   } finally {
     pool.close();
   }
+  if (args.profile) attachProfiles(results, join(outDir, 'profiles', stamp));
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
   const files = writeReports(outDir, stamp, {
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -107,6 +109,18 @@ async function main(): Promise<void> {
   log(`done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${files.join(', ')}`);
   const incomplete = results.some((r) => r.status === 'ok' && isSigcast(r.system) && ((r.completeness?.lost ?? 0) > 0 || (r.completeness?.duplicated ?? 0) > 0));
   process.exitCode = results.some((r) => r.status === 'failed') || incomplete ? 1 : 0;
+}
+
+/** Hands each job the summaries of its server processes' CPU profiles (matched by pid). */
+function attachProfiles(results: JobResult[], dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const file of readdirSync(dir).sort()) {
+    const pid = profilePid(file);
+    const job = results.find((result) => pid !== undefined && result.serverPids?.includes(pid));
+    if (!job) continue;
+    const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, 12);
+    (job.profiles ??= []).push({ file: relative(REPO_ROOT, join(dir, file)), busyMs: summary.busyMs, self: summary.self });
+  }
 }
 
 function oneLine(r: JobResult): string {

@@ -61,5 +61,21 @@ export function renderMarkdown(run: RunFile): string {
   lines.push('|---|---|---|---|');
   for (const v of judgeTargets(run.results)) lines.push(`| ${v.target} | ${v.scenario} | ${v.met === undefined ? 'not judged' : v.met ? 'yes' : '**no**'} | ${v.detail} |`);
   lines.push('');
+  lines.push(
+    'Where a target is missed, the detail says what bounded each side; `bench/RESULTS.md` gives the reason with the profile behind it. `--profile` adds each sigcast job\'s CPU profile below (the profiler slows the server: judge the targets on a run without it).\n',
+  );
+  const profiled = run.results.filter((r) => r.profiles?.length);
+  if (profiled.length > 0) {
+    lines.push('## CPU profiles of the sigcast servers\n');
+    for (const r of profiled) {
+      for (const profile of r.profiles ?? []) {
+        lines.push(`**${r.scenario} / ${r.system}** (\`${profile.file}\`, ${profile.busyMs} ms busy, the whole process: start-up included), self time:\n`);
+        lines.push('| frame | ms | % |');
+        lines.push('|---|--:|--:|');
+        for (const frame of profile.self) lines.push(`| \`${frame.frame.replace(/\|/g, '\\|')}\` | ${frame.ms} | ${frame.percent} |`);
+        lines.push('');
+      }
+    }
+  }
   return lines.join('\n');
 }

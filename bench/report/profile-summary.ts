@@ -5,12 +5,18 @@ import { relative } from 'node:path';
  * Summarizes a V8 .cpuprofile (node --cpu-prof): the top frames by self time, and by total time
  * for frames in the repo's own code. `tsx bench/report/profile-summary.ts FILE [TOP]`.
  */
+
+/** The pid in a profile's file name as node writes it: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. */
+export function profilePid(fileName: string): number | undefined {
+  const match = /^CPU\.\d+\.\d+\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(fileName);
+  return match ? Number(match[1]) : undefined;
+}
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -65,7 +71,8 @@ export function summarizeProfile(profile: CpuProfile, top = 15): { self: FrameTi
       .map(([frame, us]) => ({ frame, ms: Math.round(us / 1000), percent: Math.round((us / Math.max(1, busy)) * 1000) / 10 }));
   return {
     self: rank(self, () => true),
-    total: rank(total, (name) => / src\//.test(name)),
+    // The repo's own code: src/ through tsx, dist/src/ compiled.
+    total: rank(total, (name) => / (dist\/)?src\//.test(name)),
     busyMs: Math.round(busy / 1000),
   };
 }

@@ -2,7 +2,7 @@ import type { SystemName } from '../lib/variants.js';
 import type { JobResult } from '../scenarios/types.js';
 import { boundBy } from './bound.js';
 
-/** Issue 4's targets, judged from one run's results. */
+/** Issues 4 and 13's targets, judged from one run's results. */
 export interface TargetVerdict {
   scenario: string;
   target: string;
@@ -91,6 +91,84 @@ export function judgeTargets(results: readonly JobResult[]): TargetVerdict[] {
       target: 'no reader dropped as silent; readers further behind than MAX_LAG_MS closed with 4008 lagging',
       met: heartbeatDrops === 0,
       detail: `heartbeat drops ${heartbeatDrops}, lag closes ${lagCloses}, closes seen by the subscribers ${JSON.stringify(job.closes ?? {})}`,
+    });
+  }
+  verdicts.push(...judgeRatioTargets(results));
+  return verdicts;
+}
+
+const PEERS = ['ws-ioredis', 'socketio', 'soketi'] as const;
+/** RESULTS.md's raw-uWS fanout figure of 2026-11-25: issue 13 judges ingest's CPU only on a machine that reproduces it within 20 %. */
+export const REFERENCE_RAW_FANOUT = 1_010_000;
+
+const ratioText = (a: number, b: number): string => `${(a / b).toFixed(2)} x`;
+const cpuText = (a: JobResult, b: JobResult): string => `server CPU ${a.cpu?.usPerDelivery ?? '?'} vs ${b.cpu?.usPerDelivery ?? '?'} us/delivery`;
+
+/** Issue 13's targets: ratios against raw uWS and the peers in the same run. */
+export function judgeRatioTargets(results: readonly JobResult[]): TargetVerdict[] {
+  const verdicts: TargetVerdict[] = [];
+  const many = find(results, 'many-channels', 'sigcast');
+  const manyRaw = find(results, 'many-channels', 'raw-uws');
+  if (many?.deliveriesPerSec) {
+    if (manyRaw?.deliveriesPerSec) {
+      verdicts.push({
+        scenario: 'many-channels',
+        target: 'deliveries/s >= 0.6 x raw uWS',
+        met: many.deliveriesPerSec >= 0.6 * manyRaw.deliveriesPerSec,
+        detail: `${many.deliveriesPerSec}/s vs ${manyRaw.deliveriesPerSec}/s = ${ratioText(many.deliveriesPerSec, manyRaw.deliveriesPerSec)} (${cpuText(many, manyRaw)})${boundNote(many)}${boundNote(manyRaw, 'raw uWS')}`,
+      });
+    }
+    for (const peer of PEERS) {
+      const other = find(results, 'many-channels', peer);
+      if (!other?.deliveriesPerSec) continue;
+      verdicts.push({
+        scenario: 'many-channels',
+        target: `deliveries/s >= 2 x ${peer}`,
+        met: many.deliveriesPerSec >= 2 * other.deliveriesPerSec,
+        detail: `${many.deliveriesPerSec}/s vs ${other.deliveriesPerSec}/s = ${ratioText(many.deliveriesPerSec, other.deliveriesPerSec)} (${cpuText(many, other)})`,
+      });
+    }
+  }
+  const fanout = find(results, 'fanout', 'sigcast');
+  const fanoutRaw = find(results, 'fanout', 'raw-uws');
+  if (fanout?.cpu?.usPerDelivery !== undefined && fanoutRaw?.cpu?.usPerDelivery) {
+    verdicts.push({
+      scenario: 'fanout',
+      target: 'server CPU per delivery <= 1.3 x raw uWS',
+      met: fanout.cpu.usPerDelivery <= 1.3 * fanoutRaw.cpu.usPerDelivery,
+      detail: `${cpuText(fanout, fanoutRaw)} = ${ratioText(fanout.cpu.usPerDelivery, fanoutRaw.cpu.usPerDelivery)}`,
+    });
+  }
+  const ingest = find(results, 'ingest', 'sigcast');
+  if (ingest?.ackedPerSec) {
+    const peers = PEERS.map((peer) => find(results, 'ingest', peer)).filter((job): job is JobResult => job?.ackedPerSec !== undefined);
+    const best = peers.reduce<JobResult | undefined>((top, job) => ((job.ackedPerSec ?? 0) > (top?.ackedPerSec ?? 0) ? job : top), undefined);
+    if (best?.ackedPerSec) {
+      verdicts.push({
+        scenario: 'ingest',
+        target: '>= 3 x the best peer',
+        met: ingest.ackedPerSec >= 3 * best.ackedPerSec,
+        detail: `${ingest.ackedPerSec}/s vs ${best.system} ${best.ackedPerSec}/s = ${ratioText(ingest.ackedPerSec, best.ackedPerSec)} (${cpuText(ingest, best)})${boundNote(ingest)}`,
+      });
+    }
+    const usPerSignal = ingest.cpu?.usPerSignal ?? ingest.cpu?.usPerDelivery;
+    const reference = fanoutRaw?.deliveriesPerSec;
+    const comparable = reference !== undefined && Math.abs(reference - REFERENCE_RAW_FANOUT) <= 0.2 * REFERENCE_RAW_FANOUT;
+    verdicts.push({
+      scenario: 'ingest',
+      target: '<= 4 us server CPU per acknowledged signal (where raw uWS fanout is within 20 % of 1,010k)',
+      met: usPerSignal === undefined || !comparable ? undefined : usPerSignal <= 4,
+      detail: `${usPerSignal ?? '?'} us per signal; raw uWS fanout in this run ${reference === undefined ? 'did not run' : `${reference}/s${comparable ? '' : ', not within 20 % of 1,010k: not judged'}`}`,
+    });
+  }
+  const latency = find(results, 'latency', 'sigcast');
+  const latencyRaw = find(results, 'latency', 'raw-uws');
+  if (latency?.latency && latencyRaw?.latency) {
+    verdicts.push({
+      scenario: 'latency',
+      target: 'p99 <= 1.5 x raw uWS',
+      met: latency.latency.p99 <= 1.5 * latencyRaw.latency.p99,
+      detail: `p99 ${latency.latency.p99} vs ${latencyRaw.latency.p99} ms = ${ratioText(latency.latency.p99, latencyRaw.latency.p99)} (p50 ${latency.latency.p50} vs ${latencyRaw.latency.p50} ms)`,
     });
   }
   return verdicts;

@@ -62,6 +62,7 @@ export async function runJob(plan: JobPlan, pool: WorkerPool, options: EngineOpt
         }),
       );
     }
+    result.serverPids = nodes.map((node) => node.proc.pid);
     const pubNode = nodes[0] as BenchNode;
     const subNode = nodes[nodes.length - 1] as BenchNode;
     const expected: Expected = {};

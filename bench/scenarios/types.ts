@@ -100,4 +100,14 @@ export interface JobResult {
   metricsDelta?: Record<string, number>;
   lagWaits?: number;
   errors?: string[];
+  /** The server processes of the job (their CPU profiles are named by pid). */
+  serverPids?: number[];
+  /** With --profile: where each server process spent its CPU (report/profile-summary.ts). */
+  profiles?: JobProfile[];
+}
+
+export interface JobProfile {
+  file: string;
+  busyMs: number;
+  self: Array<{ frame: string; ms: number; percent: number }>;
 }
