@@ -35,3 +35,33 @@ describe('MemoryBroker frees expired channels without being asked (issue 9, find
     await broker.close();
   });
 });
+
+describe('MemoryBroker trims in bulk', () => {
+  it('keeps exactly the newest entries and their ids through many trims, whatever the page asked for', async () => {
+    const historySize = 100;
+    const broker = new MemoryBroker({ historySize, historyTtlMs: 60_000 });
+    let head = 0;
+    for (let round = 0; round < 40; round++) {
+      // Batches of 1 to 37 signals, so trims land on every offset of the compaction point.
+      const size = 1 + ((round * 7) % 37);
+      const { results } = await broker.append('BULK', Array.from({ length: size }, (_, i) => signal(`id${head + i + 1}`)));
+      expect(results.map((r) => r.seq)).toEqual(Array.from({ length: size }, (_, i) => head + i + 1));
+      head += size;
+      const oldest = Math.max(1, head - historySize + 1);
+      for (const [afterSeq, limit] of [[0, 1000], [oldest - 5, 10], [oldest + 3, 1000], [head - 1, 5], [head, 5], [head + 10, 5], [0, 0]] as const) {
+        const page = await broker.history('BULK', { afterSeq, limit });
+        const from = Math.max(oldest, afterSeq + 1);
+        const expected = Array.from({ length: Math.max(0, head - from + 1) }, (_, i) => from + i).slice(limit <= 0 ? Infinity : -limit);
+        expect(page.entries.map((entry) => entry.seq), `round ${round}, after ${afterSeq}, limit ${limit}`).toEqual(limit <= 0 ? [] : expected);
+        expect(page.headSeq).toBe(head);
+      }
+      // A retained id is a duplicate; one trimmed away is a new signal.
+      const retained = await broker.append('BULK', [signal(`id${oldest}`)]);
+      expect(retained.results[0]).toMatchObject({ seq: oldest, duplicate: true });
+    }
+    const trimmedId = `id${head - historySize}`;
+    const again = await broker.append('BULK', [signal(trimmedId)]);
+    expect(again.results[0]).toMatchObject({ seq: head + 1, duplicate: false });
+    await broker.close();
+  });
+});
