@@ -7,10 +7,9 @@
 import type { Entry } from '../signal/schema.js';
 import type { AnnouncementSpan } from './redis-scripts.js';
 
-/** Announcements held at most per channel: past it they are processed at once (and parsed). */
+/** Announcements held at most per channel, in count and in text: past either, they are processed at once (and parsed). */
 export const MAX_HELD_ANNOUNCEMENTS = 1024;
-/** Stored entries kept at most per channel until their announcement comes (one may be lost). */
-export const MAX_KEPT_ENTRIES = 10_000;
+export const MAX_HELD_CHARS = 4 * 1024 * 1024;
 
 export interface HeldAnnouncement {
   message: string;
@@ -28,9 +27,16 @@ export class OwnAppends {
   /** Appends in flight, oldest first (a Set iterates in insertion order). */
   private readonly inFlight = new Set<number>();
   private readonly held: Held[] = [];
+  private heldChars = 0;
   /** Entries this node stored, by seq, all of `epoch`, not yet handed to the listener. */
   private readonly stored = new Map<number, Entry>();
   private epoch = '';
+
+  /**
+   * @param maxKept stored entries kept at most until their announcement comes (one may be lost,
+   * or wait behind another node's): the history size, as older ones could only be replaced by a reset.
+   */
+  constructor(private readonly maxKept: number) {}
 
   /** An append was sent; returns its number, for end(). */
   begin(): number {
@@ -51,7 +57,7 @@ export class OwnAppends {
     }
     // Oldest first out (a Map iterates in insertion order): an announcement that never came.
     for (const seq of this.stored.keys()) {
-      if (this.stored.size <= MAX_KEPT_ENTRIES) break;
+      if (this.stored.size <= this.maxKept) break;
       this.stored.delete(seq);
     }
   }
@@ -59,12 +65,15 @@ export class OwnAppends {
   /** Holds an announcement while an own append is in flight; false: process it now. */
   hold(announcement: HeldAnnouncement): boolean {
     if (this.inFlight.size === 0 || this.held.length >= MAX_HELD_ANNOUNCEMENTS) return false;
+    if (this.heldChars + announcement.message.length > MAX_HELD_CHARS) return false;
     this.held.push({ ...announcement, after: this.lastAppend });
+    this.heldChars += announcement.message.length;
     return true;
   }
 
   /** Every held announcement, oldest first: the channel cannot hold more (see hold). */
   releaseAll(): HeldAnnouncement[] {
+    this.heldChars = 0;
     return this.held.splice(0);
   }
 
@@ -81,7 +90,9 @@ export class OwnAppends {
       if (next.after >= oldestInFlight && !(next.span && this.covers(next.span))) break;
       count += 1;
     }
-    return this.held.splice(0, count);
+    const released = this.held.splice(0, count);
+    for (const { message } of released) this.heldChars -= message.length;
+    return released;
   }
 
   /** The stored entries of the span, in seq order, when all of them are known (removed from here). */

@@ -174,7 +174,7 @@ export class RedisBroker implements Broker {
   async subscribe(channel: string, listener: LiveListener): Promise<void> {
     this.assertOpen();
     this.listeners.set(channel, listener);
-    this.own.set(channel, new OwnAppends());
+    this.own.set(channel, new OwnAppends(this.options.historySize));
     this.seen.track(channel);
     try {
       await this.topology.live.subscribe(channelKeys(this.options.keyPrefix, channel).live, channel, (message) => this.onLive(channel, message));

@@ -1,7 +1,7 @@
 // OwnAppends decides which announcements wait for this node's appends and which are covered by
 // what those appends stored: order is never changed, and nothing waits for a later append.
 import { describe, expect, it } from 'vitest';
-import { MAX_HELD_ANNOUNCEMENTS, OwnAppends } from '../../src/broker/own-appends.js';
+import { MAX_HELD_ANNOUNCEMENTS, MAX_HELD_CHARS, OwnAppends } from '../../src/broker/own-appends.js';
 import type { Entry } from '../../src/signal/schema.js';
 
 function entry(seq: number, epoch = 'e1'): Entry {
@@ -12,12 +12,12 @@ const held = (name: string, first?: number, last?: number) => ({ message: name, 
 
 describe('OwnAppends', () => {
   it('holds nothing while no append is in flight', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     expect(own.hold(held('a', 1))).toBe(false);
   });
 
   it('releases what an append covered once it settles, and keeps waiting for one it does not cover', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     const first = own.begin();
     const second = own.begin();
     expect(own.hold(held('own-1', 1, 2))).toBe(true);
@@ -33,7 +33,7 @@ describe('OwnAppends', () => {
   });
 
   it('never waits for an append sent after the announcement arrived', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     const before = own.begin();
     expect(own.hold(held('x', 5))).toBe(true);
     const after = own.begin();
@@ -44,7 +44,7 @@ describe('OwnAppends', () => {
   });
 
   it('keeps the order: an announcement behind one still waiting waits too, even when covered', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     const a = own.begin();
     const b = own.begin();
     own.hold(held('unknown', 1));
@@ -56,7 +56,7 @@ describe('OwnAppends', () => {
   });
 
   it('an unreadable announcement waits for every append in flight when it arrived', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     const a = own.begin();
     own.hold(held('unreadable'));
     own.end(a, [entry(1)]);
@@ -64,7 +64,7 @@ describe('OwnAppends', () => {
   });
 
   it('holds a bounded number, then hands all of them back in order', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     own.begin();
     for (let i = 0; i < MAX_HELD_ANNOUNCEMENTS; i++) expect(own.hold(held(`m${i}`, i + 1))).toBe(true);
     expect(own.hold(held('over', 0))).toBe(false);
@@ -74,8 +74,25 @@ describe('OwnAppends', () => {
     expect(own.releaseAll()).toEqual([]);
   });
 
+  it('holds a bounded amount of text, then hands everything back in order', () => {
+    const own = new OwnAppends(1000);
+    own.begin();
+    const big = 'x'.repeat(MAX_HELD_CHARS / 4);
+    for (let i = 0; i < 4; i++) expect(own.hold({ message: big, span: undefined })).toBe(true);
+    expect(own.hold({ message: 'one more', span: undefined })).toBe(false);
+    expect(own.releaseAll()).toHaveLength(4);
+    expect(own.hold({ message: big, span: undefined })).toBe(true);
+  });
+
+  it('keeps at most the history size of stored entries, dropping the oldest', () => {
+    const own = new OwnAppends(3);
+    own.end(own.begin(), [entry(1), entry(2), entry(3), entry(4), entry(5)]);
+    expect(own.following('e1', 0)).toEqual([]);
+    expect(own.following('e1', 2)).toEqual([entry(3), entry(4), entry(5)]);
+  });
+
   it('covers a span only when every seq of it is stored, in the same epoch', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     own.end(own.begin(), [entry(1), entry(2), entry(4)]);
     expect(own.take(span(1, 3))).toBeUndefined();
     expect(own.take(span(1, 2, 'e2'))).toBeUndefined();
@@ -85,7 +102,7 @@ describe('OwnAppends', () => {
   });
 
   it('forgets what the listener was handed, and everything of another epoch', () => {
-    const own = new OwnAppends();
+    const own = new OwnAppends(1000);
     own.end(own.begin(), [entry(1), entry(2), entry(3)]);
     own.handed('e1', 2);
     expect(own.following('e1', 2)).toEqual([entry(3)]);
