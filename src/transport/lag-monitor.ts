@@ -10,8 +10,11 @@
 // (a socket that never sent a frame only got its welcome: its silence is the heartbeat's business,
 // as is an idle socket's), one per tick, several in flight: when the oldest in flight is older than
 // MAX_LAG_MS the reader has not reached it, and the one before it was answered, so the lag at that
-// moment is at most MAX_LAG_MS plus two ticks. The pongs of a reader that keeps up are also what
-// keeps it from ever looking silent to the heartbeat while it reads.
+// moment is at most MAX_LAG_MS plus two ticks. A socket that answered its last probe within a
+// tenth of MAX_LAG_MS is probed every other tick (each probe is a write of its own: that halves
+// them for the readers that keep up), which makes it at most MAX_LAG_MS plus three ticks, 1.75 x
+// MAX_LAG_MS. The pongs of a reader that keeps up are also what keeps it from ever looking silent
+// to the heartbeat while it reads.
 
 export interface Probed {
   readonly closed: boolean;
@@ -49,6 +52,10 @@ export class LagProbes {
   watched = false;
   /** Known to be more than the limit behind (and skipping ahead) until every probe in flight is answered. */
   behind = false;
+  /** The round trip of the last probe answered (ms); undefined before the first. */
+  lastRoundTrip: number | undefined;
+  /** A quick reader skipped the last tick's probe: the next one is sent. */
+  rested = false;
   private readonly ids: number[] = [];
   private readonly sentAt: number[] = [];
 
@@ -84,6 +91,7 @@ export class LagProbes {
     const index = this.ids.indexOf(id);
     if (index < 0) return undefined;
     const roundTrip = now - this.sentAt[index]!;
+    this.lastRoundTrip = roundTrip;
     this.ids.splice(0, index + 1);
     this.sentAt.splice(0, index + 1);
     if (this.ids.length === 0) this.behind = false;
@@ -95,6 +103,8 @@ export class LagMonitor<C extends Probed> {
   private timer: NodeJS.Timeout | undefined;
   private readonly activeTopics = new Set<string>();
   readonly tickMs: number;
+  /** A reader whose last probe came back within this (ms) is probed every other tick. */
+  private readonly quickMs: number;
 
   /**
    * @param members the sockets of a fan-out topic, for a transport whose topic writes do not pass
@@ -106,6 +116,7 @@ export class LagMonitor<C extends Probed> {
     private readonly members?: (topic: string) => Iterable<C> | undefined,
   ) {
     this.tickMs = lagTickMs(options.maxLagMs);
+    this.quickMs = options.maxLagMs / 10;
   }
 
   start(): void {
@@ -135,7 +146,14 @@ export class LagMonitor<C extends Probed> {
       const { lag } = connection;
       const age = lag.oldestAge(now);
       if (age > this.options.maxLagMs && !lag.behind) lagging.push([connection, age]);
-      else if (lag.written && lag.watched && lag.inFlight < MAX_IN_FLIGHT) connection.probe(lag.send(now));
+      else if (lag.written && lag.watched && lag.inFlight < MAX_IN_FLIGHT) {
+        if (lag.inFlight === 0 && !lag.rested && lag.lastRoundTrip !== undefined && lag.lastRoundTrip <= this.quickMs) {
+          lag.rested = true;
+          continue;
+        }
+        lag.rested = false;
+        connection.probe(lag.send(now));
+      }
     }
     // Acted on after the loop: closing removes a connection from the set being iterated.
     for (const [connection, age] of lagging) {

@@ -120,6 +120,49 @@ describe('lag probes', () => {
     expect(lagging).toHaveLength(2);
   });
 
+  it('probes a reader that keeps up every other tick, a slower one every tick', () => {
+    const quick = new FakeSocket();
+    const slow = new FakeSocket();
+    const { lagMonitor } = monitor([quick, slow], { maxLagMs: 1000 });
+    const tick = 250;
+    for (let now = 0; now < 20 * tick; now += tick) {
+      quick.write();
+      slow.write();
+      const before = [quick.sent.length, slow.sent.length];
+      lagMonitor.tick(now);
+      // quick answers within 10 ms (a tenth of the limit is 100), slow after 150 ms.
+      if (quick.sent.length > before[0]!) lagMonitor.onPong(quick, quick.sent.at(-1)!, now + 10);
+      if (slow.sent.length > before[1]!) lagMonitor.onPong(slow, slow.sent.at(-1)!, now + 150);
+    }
+    expect(slow.sent).toHaveLength(20);
+    expect(quick.sent).toHaveLength(10);
+  });
+
+  it('closes a quick reader that stalls within MAX_LAG_MS plus three ticks', () => {
+    const socket = new FakeSocket();
+    const maxLagMs = 1000;
+    const tick = lagTickMs(maxLagMs);
+    const { lagMonitor, lagging } = monitor([socket], { maxLagMs });
+    let now = 0;
+    // It answers at once, until the worst moment: just after a probe came back, so the next tick rests.
+    for (; now < 4 * tick; now += tick) {
+      socket.write();
+      lagMonitor.tick(now);
+      const last = socket.sent.at(-1);
+      if (last && socket.lag.inFlight > 0) lagMonitor.onPong(socket, last, now + 1);
+    }
+    const stalledAt = now - tick + 1;
+    while (lagging.length === 0) {
+      socket.write();
+      lagMonitor.tick(now);
+      now += tick;
+      expect(now, 'never closed').toBeLessThan(10 * maxLagMs);
+    }
+    const lagAtClose = now - tick - stalledAt;
+    expect(lagAtClose).toBeGreaterThan(maxLagMs);
+    expect(lagAtClose).toBeLessThanOrEqual(maxLagMs + 3 * tick);
+  });
+
   it('keeps at most 16 probes in flight', () => {
     const socket = new FakeSocket();
     const { lagMonitor } = monitor([socket], { maxLagMs: 60_000 });
