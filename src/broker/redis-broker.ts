@@ -14,7 +14,7 @@ import { type HeldAnnouncement, OwnAppends } from './own-appends.js';
 import { ANY_SEQ, sendAckedAppend, sendAppend, sendFork, sendHistory, withDeadline } from './redis-calls.js';
 import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, timed, toBrokerError, unavailableReason } from './redis-connection.js';
 import { channelKeys } from './redis-keys.js';
-import { appendArgv, appendedEntries, appendPart, parseAnnouncement, parseAppendCallReply, parseAppendReply, parseHistoryReply, peekAnnouncement } from './redis-scripts.js';
+import { appendArgv, appendedEntries, appendPart, parseAnnouncement, parseAppendCallReply, parseAppendReply, parseHistoryReply, peekAnnouncement, spanOf } from './redis-scripts.js';
 import { openRedisTopology, type RedisTopology } from './redis-topology.js';
 import { SeenHeads } from './seen-heads.js';
 import { CHANNEL_NAME_PATTERN, type Entry, type Signal } from '../signal/schema.js';
@@ -289,18 +289,10 @@ export class RedisBroker implements Broker {
 
   private announced(channel: string, { message, span: peeked }: HeldAnnouncement): void {
     if (!this.listeners.has(channel)) return;
-    let entries: Entry[] | undefined;
-    let span = peeked;
-    if (!span) {
-      entries = parseAnnouncement(message);
-      const first = entries?.[0];
-      const last = entries?.[entries.length - 1];
-      if (!first || !last) {
-        this.options.logger?.warn({ channel }, 'malformed live announcement; ignoring');
-        return;
-      }
-      span = { epoch: first.epoch, firstSeq: first.seq, lastSeq: last.seq };
-    }
+    // Parsed up front only when its span could not be read without parsing.
+    let entries = peeked ? undefined : parseAnnouncement(message);
+    const span = peeked ?? spanOf(entries);
+    if (!span) return this.malformed(channel);
     const { epoch, firstSeq, lastSeq } = span;
     if (this.seen.sawAnnouncement(channel, epoch, firstSeq, lastSeq) !== 'ok') {
       // A seq announced twice in one epoch: the history was rewound and new appends reuse its seqs.
@@ -314,11 +306,12 @@ export class RedisBroker implements Broker {
     if (lastSeq <= upTo) return;
     const own = this.own.get(channel);
     entries ??= own?.take(span) ?? parseAnnouncement(message);
-    if (!entries) {
-      this.options.logger?.warn({ channel }, 'malformed live announcement; ignoring');
-      return;
-    }
+    if (!entries) return this.malformed(channel);
     this.hand(channel, epoch, lastSeq, upTo === 0 ? entries : entries.filter((entry) => entry.seq > upTo));
+  }
+
+  private malformed(channel: string): void {
+    this.options.logger?.warn({ channel }, 'malformed live announcement; ignoring');
   }
 
   /** Hands entries of `epoch` up to `lastSeq`, in seq order, to the channel's listener. */

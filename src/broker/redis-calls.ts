@@ -23,8 +23,17 @@ const ACKED_ATTEMPTS = 3;
  * auto-pipelines) a command by its first key, which must then be a key, not a count.
  */
 export function sendAppend(client: CommandClient, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
-  if (client instanceof Cluster) return client.sigcastAppendChannel(keys[0]!, keys[1]!, keys[2]!, keys[3]!, ...argv);
-  return client.sigcastAppend(keys.length, ...keys, ...argv);
+  return appendOn(client, client instanceof Cluster, keys, argv);
+}
+
+/** The append command on a connection or a pipeline, in the form its topology routes. */
+function appendOn<R>(
+  target: { sigcastAppend(numberOfKeys: number, ...keysAndArgv: string[]): R; sigcastAppendChannel(log: string, meta: string, ids: string, live: string, ...argv: string[]): R },
+  cluster: boolean,
+  keys: readonly string[],
+  argv: readonly string[],
+): R {
+  return cluster ? target.sigcastAppendChannel(keys[0]!, keys[1]!, keys[2]!, keys[3]!, ...argv) : target.sigcastAppend(keys.length, ...keys, ...argv);
 }
 
 /**
@@ -36,10 +45,7 @@ export function sendAppend(client: CommandClient, keys: readonly string[], argv:
  */
 export async function sendAckedAppend(client: CommandClient, keys: readonly string[], argv: readonly string[], replicas: number, timeoutMs: number): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
-    const pipeline = client.pipeline();
-    if (client instanceof Cluster) pipeline.sigcastAppendChannel(keys[0]!, keys[1]!, keys[2]!, keys[3]!, ...argv);
-    else pipeline.sigcastAppend(keys.length, ...keys, ...argv);
-    const results = await pipeline.wait(replicas, timeoutMs).exec();
+    const results = await appendOn(client.pipeline(), client instanceof Cluster, keys, argv).wait(replicas, timeoutMs).exec();
     const [stored, waited] = results ?? [];
     const storeError = stored?.[0];
     if (storeError) {

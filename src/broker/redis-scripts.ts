@@ -116,16 +116,23 @@ export interface AnnouncementSpan {
  * line does not start that way: the caller then parses the whole message.
  */
 export function peekAnnouncement(message: string, channel: string): AnnouncementSpan | undefined {
-  const first = peekEntryHead(message, 0, channel);
+  const prefix = `{"channel":"${channel}","seq":`;
+  const first = peekEntryHead(message, 0, prefix);
   if (!first) return undefined;
   const lastLine = message.lastIndexOf('\n') + 1;
-  const last = lastLine === 0 ? first : peekEntryHead(message, lastLine, channel);
+  const last = lastLine === 0 ? first : peekEntryHead(message, lastLine, prefix);
   if (!last || last.epoch !== first.epoch || last.seq < first.seq) return undefined;
   return { epoch: first.epoch, firstSeq: first.seq, lastSeq: last.seq };
 }
 
-function peekEntryHead(message: string, at: number, channel: string): { seq: number; epoch: string } | undefined {
-  const prefix = `{"channel":"${channel}","seq":`;
+/** The span of a parsed batch (oldest first); undefined for an empty one. */
+export function spanOf(entries: readonly Entry[] | undefined): AnnouncementSpan | undefined {
+  const first = entries?.[0];
+  const last = entries?.[entries.length - 1];
+  return first && last ? { epoch: first.epoch, firstSeq: first.seq, lastSeq: last.seq } : undefined;
+}
+
+function peekEntryHead(message: string, at: number, prefix: string): { seq: number; epoch: string } | undefined {
   if (!message.startsWith(prefix, at)) return undefined;
   const seqStart = at + prefix.length;
   let seqEnd = seqStart;
