@@ -8,7 +8,7 @@ import { channelKeys } from '../../src/broker/redis-keys.js';
 import { slotOwners } from '../support/cluster-nodes.js';
 import { type ClusterNode, type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.js';
 import { type SigcastProcess, startSigcastProcess } from '../support/sigcast-process.js';
-import { type Acked, deliveryProblems, historyOf, publishAll, RecordingSubscriber, rotating, waitForDelivery } from '../support/signal-stream.js';
+import { type Acked, deliveryProblems, expectExactlyOnce, historyOf, publishAll, publishAllKilling, RecordingSubscriber, rotating, waitForDelivery } from '../support/signal-stream.js';
 
 let cluster: RedisClusterHandle;
 const started: SigcastProcess[] = [];
@@ -141,33 +141,11 @@ describe('2 sigcast nodes on a 3-master Redis Cluster', () => {
     for (const master of byMaster.keys()) spublishBefore.set(master, await commandCalls(master, 'spublish'));
     try {
       await Promise.all(subscribers.map((subscriber) => subscriber.live()));
-      let killed = false;
-      const acked = await publishAll([0, 1, 0, 1].map((p) => rotating(wsUrls, p)), {
-        channels,
-        perChannel: 200,
-        batch: 50,
-        onProgress: (count) => {
-          if (killed || count < 4000) return;
-          killed = true;
-          void victim.stop('SIGKILL');
-        },
-      });
+      const { acked, killed } = await publishAllKilling([0, 1, 0, 1].map((p) => rotating(wsUrls, p)), { channels, perChannel: 200, batch: 50 }, victim, 4000);
       expect(killed).toBe(true);
       const survivor = nodes[0]!;
       await waitForDelivery(subscribers, () => survivor.baseUrl, 60_000);
-
-      let total = 0;
-      for (const channel of channels) {
-        const history = await historyOf(survivor.baseUrl, channel);
-        expect(history.entries.map((entry) => entry.seq), channel).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-        expect(new Set(history.entries.map((entry) => entry.signal.id))).toEqual(acked.get(channel));
-        total += history.entries.length;
-        for (const subscriber of subscribers.filter((s) => s.channels.includes(channel))) {
-          const events = subscriber.events.get(channel)!;
-          expect(events.filter((event) => event.kind === 'reset'), channel).toEqual([]);
-          expect(deliveryProblems(events, history), channel).toEqual([]);
-        }
-      }
+      const total = await expectExactlyOnce(survivor.baseUrl, channels, 200, acked, subscribers);
       expect(total).toBe(10_000);
 
       // Every channel is SSUBSCRIBEd (by the surviving node) on the master owning its slot, and on

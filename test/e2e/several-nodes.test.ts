@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { type SigcastProcess, startSigcastProcess } from '../support/sigcast-process.js';
-import { deliveryProblems, historyOf, publishAll, RecordingSubscriber, rotating, waitForDelivery } from '../support/signal-stream.js';
+import { expectExactlyOnce, publishAllKilling, RecordingSubscriber, rotating, waitForDelivery } from '../support/signal-stream.js';
 
 const CHANNELS = Array.from({ length: 50 }, (_, i) => `MANY${String(i).padStart(2, '0')}`);
 const PER_CHANNEL = 200;
@@ -34,35 +34,11 @@ describe('3 sigcast nodes on one redis-server', () => {
     });
     try {
       await Promise.all(subscribers.map((subscriber) => subscriber.live()));
-      let killed = false;
-      const acked = await publishAll([0, 1, 2, 1].map((p) => rotating(wsUrls, p)), {
-        channels: CHANNELS,
-        perChannel: PER_CHANNEL,
-        batch: 50,
-        onProgress: (count) => {
-          if (killed || count < 4000) return;
-          killed = true;
-          void victim.stop('SIGKILL');
-        },
-      });
+      const { acked, killed } = await publishAllKilling([0, 1, 2, 1].map((p) => rotating(wsUrls, p)), { channels: CHANNELS, perChannel: PER_CHANNEL, batch: 50 }, victim, 4000);
       expect(killed).toBe(true);
       const survivor = nodes[0]!;
       await waitForDelivery(subscribers, () => survivor.baseUrl, 60_000);
-
-      let total = 0;
-      for (const channel of CHANNELS) {
-        const history = await historyOf(survivor.baseUrl, channel);
-        // Each acknowledged id stored once: the retries of the publishes cut off by the kill were duplicates.
-        expect(history.headSeq, channel).toBe(PER_CHANNEL);
-        expect(history.entries.map((entry) => entry.seq)).toEqual(Array.from({ length: PER_CHANNEL }, (_, i) => i + 1));
-        expect(new Set(history.entries.map((entry) => entry.signal.id))).toEqual(acked.get(channel));
-        total += history.entries.length;
-        for (const subscriber of subscribers.filter((s) => s.channels.includes(channel))) {
-          const events = subscriber.events.get(channel)!;
-          expect(events.filter((event) => event.kind === 'reset'), channel).toEqual([]);
-          expect(deliveryProblems(events, history), channel).toEqual([]);
-        }
-      }
+      const total = await expectExactlyOnce(survivor.baseUrl, CHANNELS, PER_CHANNEL, acked, subscribers);
       expect(total).toBe(10_000);
       // The victim's subscribers lost their connection (1006) and resumed on another node.
       for (const closes of closesOnVictim) expect(closes).toContain(1006);

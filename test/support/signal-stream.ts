@@ -2,6 +2,7 @@
 // of what every subscriber got: publishers and subscribers are spread over the nodes, reconnect to
 // another node when theirs goes away, and publishers retry a publish with the same ids until it is
 // acknowledged. The truth is each channel's final history.
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { connect, type Entry, type ResetFrame, type SigcastClient } from '../../clients/sigcast-client.js';
 import { waitFor } from './wait.js';
@@ -152,4 +153,47 @@ export async function waitForDelivery(subscribers: readonly RecordingSubscriber[
     'every subscriber to hold its channels exactly',
     100,
   );
+}
+
+/** Publishes the plan through `urls` and SIGKILLs `victim` once `killAt` entries were acknowledged. */
+export async function publishAllKilling(urls: readonly Urls[], plan: Omit<PublishPlan, 'onProgress'>, victim: { stop(signal: 'SIGKILL'): Promise<unknown> }, killAt: number): Promise<{ acked: Acked; killed: boolean }> {
+  let killed = false;
+  const acked = await publishAll(urls, {
+    ...plan,
+    onProgress: (count) => {
+      if (killed || count < killAt) return;
+      killed = true;
+      void victim.stop('SIGKILL');
+    },
+  });
+  return { acked, killed };
+}
+
+/**
+ * Checks, against each channel's final history on `baseUrl`, that it holds seqs 1..perChannel with
+ * exactly the acknowledged ids, and that every subscriber of it got those entries once, in order,
+ * with no reset. Returns the entries counted over all channels.
+ */
+export async function expectExactlyOnce(
+  baseUrl: string,
+  channels: readonly string[],
+  perChannel: number,
+  acked: Acked,
+  subscribers: readonly RecordingSubscriber[],
+): Promise<number> {
+  let total = 0;
+  for (const channel of channels) {
+    const history = await historyOf(baseUrl, channel);
+    // Each acknowledged id stored once: the retries of the publishes cut off by a kill were duplicates.
+    expect(history.headSeq, channel).toBe(perChannel);
+    expect(history.entries.map((entry) => entry.seq), channel).toEqual(Array.from({ length: perChannel }, (_, i) => i + 1));
+    expect(new Set(history.entries.map((entry) => entry.signal.id)), channel).toEqual(acked.get(channel));
+    total += history.entries.length;
+    for (const subscriber of subscribers.filter((s) => s.channels.includes(channel))) {
+      const events = subscriber.events.get(channel)!;
+      expect(events.filter((event) => event.kind === 'reset'), channel).toEqual([]);
+      expect(deliveryProblems(events, history), channel).toEqual([]);
+    }
+  }
+  return total;
 }
