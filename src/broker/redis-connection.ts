@@ -117,10 +117,12 @@ export function failFastOptions(options: RedisConnectionOptions, connectionName:
 /**
  * `pipelined`: commands issued in one event-loop turn leave in one write (one syscall instead of
  * one per EVALSHA under concurrent publishes). Only for the command connection: a subscriber
- * connection has nothing to batch.
+ * connection has nothing to batch. `writtenAtOnce`: commands that are already one call per turn
+ * (AppendBatcher); auto-pipelining would only hold them back to setImmediate and wrap each in a
+ * pipeline of one.
  */
-export function createRedisConnection(options: RedisConnectionOptions, connectionName: string, pipelined = false): Redis {
-  return new Redis({ ...redisConnectionOptions(options, connectionName), enableAutoPipelining: pipelined });
+export function createRedisConnection(options: RedisConnectionOptions, connectionName: string, pipelined = false, writtenAtOnce: readonly string[] = []): Redis {
+  return new Redis({ ...redisConnectionOptions(options, connectionName), enableAutoPipelining: pipelined, autoPipeliningIgnoredCommands: [...writtenAtOnce] });
 }
 
 /**

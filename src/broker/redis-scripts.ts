@@ -21,6 +21,13 @@ declare module 'ioredis' {
 }
 
 /**
+ * The commands AppendBatcher already sends once per event-loop turn on one Redis: written at once,
+ * not auto-pipelined (see createRedisConnection). On a cluster the batcher sends one call per
+ * channel, and auto-pipelining still joins the calls of a turn that go to one shard.
+ */
+export const BATCHED_PER_TURN: readonly string[] = ['sigcastAppend'];
+
+/**
  * Registers the scripts, announcing with `announce`. History is not marked readOnly on purpose: a
  * replica read could lag behind a live announcement and miss a gap fill.
  */

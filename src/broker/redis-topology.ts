@@ -6,7 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { LiveSubscriber } from './live-subscriber.js';
 import { createNodeConnection, createRedisCluster, logNodeErrors } from './redis-cluster-connection.js';
 import { type BrokerLogger, type CommandObserver, type RedisConnectionOptions, createRedisConnection, logConnectionErrors } from './redis-connection.js';
-import { defineSigcastCommands } from './redis-scripts.js';
+import { BATCHED_PER_TURN, defineSigcastCommands } from './redis-scripts.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 import { ShardedSubscriber } from './sharded-subscriber.js';
 
@@ -49,7 +49,7 @@ export function openRedisTopology(options: TopologyOptions, hooks: TopologyHooks
 
 function standalone(options: TopologyOptions, hooks: TopologyHooks): RedisTopology {
   const open = (name: string): Redis => {
-    const redis = createRedisConnection(options, name, true);
+    const redis = createRedisConnection(options, name, true, BATCHED_PER_TURN);
     defineSigcastCommands(redis, 'PUBLISH');
     logConnectionErrors(redis, name, options.logger);
     return redis;
