@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     scenarios.push(scenario);
   }
   const quick = !args.full && args.scenarios === undefined;
-  const params: Params = { transport: args.transport, encoding: args.encoding, broker: args.broker, quick };
+  const params: Params = { transport: args.transport, encoding: args.encoding, broker: args.broker, batch: args.batch, quick };
   if (args.durationS !== undefined) params.durationS = args.durationS;
   if (args.subscribers !== undefined) params.subscribers = args.subscribers;
   if (args.rate !== undefined) params.rate = args.rate;

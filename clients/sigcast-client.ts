@@ -215,6 +215,8 @@ export class SigcastClient extends Emitter<ClientEvents> {
         return;
       case 'entry':
         return this.subscriptions.onEntry(frame);
+      case 'entries':
+        return this.subscriptions.onEntries(frame);
       case 'live':
         return this.subscriptions.onLive(frame);
       case 'ack':
@@ -240,6 +242,7 @@ export class SigcastClient extends Emitter<ClientEvents> {
         socket.close(CLIENT_HEARTBEAT_CLOSE, 'heartbeat timeout');
       },
     );
+    this.subscriptions.batch = welcome.features?.includes('batch') ?? false;
     this.emit('open', welcome);
     for (const frame of this.subscriptions.subscribeAll()) this.send(frame);
     this.flushRequests();

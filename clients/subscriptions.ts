@@ -1,4 +1,4 @@
-import type { ClientFrame, EntryFrame, ErrorFrame, LiveFrame, ResetFrame, SubscribedFrame } from '../src/protocol/frames.js';
+import type { ClientFrame, EntriesFrame, EntryFrame, ErrorFrame, LiveFrame, ResetFrame, SubscribedFrame } from '../src/protocol/frames.js';
 import type { Entry } from '../src/signal/schema.js';
 import { SigcastClientError } from './events.js';
 import { PositionTracker, type Position, type StartPosition } from './position-tracker.js';
@@ -45,6 +45,8 @@ const TRANSIENT_ERRORS = new Set(['unavailable', 'shutting_down', 'internal']);
 export class Subscriptions {
   private readonly byChannel = new Map<string, Subscription>();
   private nextId = 1;
+  /** The server's welcome listed `batch`: subscribes ask for `entries` frames (an older server would refuse the field). */
+  batch = false;
 
   /** `callApp` runs an app callback, so that a callback that throws cannot break the routing. */
   constructor(private readonly callApp: (what: string, fn: () => void) => void) {}
@@ -105,6 +107,11 @@ export class Subscriptions {
     if (subscription?.tracker.accept(frame)) this.callApp('entry', () => subscription.onEntry(frame));
   }
 
+  /** An `entries` frame: each entry in turn, exactly as if it had come in an `entry` frame of its own. */
+  onEntries(frame: EntriesFrame): void {
+    for (const entry of frame.entries) this.onEntry({ type: 'entry', ...entry });
+  }
+
   onLive(frame: LiveFrame): void {
     const subscription = this.joined(frame.channel);
     if (subscription) this.callApp('live', () => subscription.options.onLive?.(frame));
@@ -126,7 +133,8 @@ export class Subscriptions {
     subscription.requestId = `s${this.nextId++}`;
     subscription.joined = false;
     const { conflate } = subscription.options;
-    const frame = { op: 'subscribe' as const, id: subscription.requestId, channel: subscription.channel, ...subscription.tracker.request() };
+    // `batch`: the entries of one publish may come as one `entries` frame (onEntries unpacks it).
+    const frame = { op: 'subscribe' as const, id: subscription.requestId, channel: subscription.channel, ...subscription.tracker.request(), ...(this.batch ? { batch: true } : {}) };
     return conflate === undefined ? frame : { ...frame, conflate };
   }
 

@@ -65,6 +65,8 @@ export interface ClientOptions {
   publisherOnly?: boolean;
   /** Reconnect and resume from the last seq after a server close (sigcast only). */
   resume: boolean;
+  /** Subscribe with `batch` (sigcast only). */
+  batch?: boolean;
 }
 
 /** The signal object every system carries, with the same fields and about the same size. */

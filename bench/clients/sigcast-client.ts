@@ -16,7 +16,8 @@ interface ServerFrame {
   code?: string;
   message?: string;
   signal?: { meta?: { sent?: number } };
-  entries?: Array<{ channel: string; seq: number }>;
+  /** `ack`: where each signal was stored; `entries`: the entries of a batch. */
+  entries?: Array<{ channel: string; seq: number; epoch?: string; signal?: { meta?: { sent?: number } } }>;
 }
 
 const SLOW_CONSUMER_CLOSE = 4008;
@@ -50,17 +51,22 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
 
   const entries = new EntryReader();
   const epochOfLast = (): string => entries.epoch(binary);
+  const onBatched = (seq: number, sent: number): void => onEntry(entries.channel, seq, sent, epochOfLast);
   const onMessage = (data: Buffer): void => {
     // Entry frames (nearly all traffic) are read from their bytes, JSON or msgpack; the rest are decoded.
     if (entries.read(data, binary)) {
       onEntry(entries.channel, entries.seq, entries.sent, epochOfLast);
       return;
     }
+    if (entries.readEntries(data, binary, onBatched)) return;
     const frame = decode(data);
     const channel = frame.channel ?? '';
     switch (frame.type) {
       case 'entry':
         onEntry(channel, frame.seq ?? 0, frame.signal?.meta?.sent ?? 0, () => frame.epoch ?? '');
+        break;
+      case 'entries':
+        for (const entry of frame.entries ?? []) onEntry(channel, entry.seq, entry.signal?.meta?.sent ?? 0, () => entry.epoch ?? '');
         break;
       case 'subscribed':
         positions.set(channel, { seq: positions.get(channel)?.seq ?? 0, epoch: frame.epoch ?? '', live: false });
@@ -101,7 +107,7 @@ export function sigcastClient(options: ClientOptions, events: ClientEvents): Ben
 
   const sendSubscribe = (channel: string, extra: object): Promise<void> => {
     const done = new Promise<void>((resolve) => live.set(channel, resolve));
-    conn?.send(encode({ op: 'subscribe', channel, ...extra }));
+    conn?.send(encode({ op: 'subscribe', channel, ...extra, ...(options.batch ? { batch: true } : {}) }));
     return done;
   };
 

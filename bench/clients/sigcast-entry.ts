@@ -7,6 +7,7 @@ import { KEY, KeyFinder, keyAt, NAMES, numberAt, stringEnd, type KnownName } fro
  * (and is decoded fully by the caller). One reader per connection (it remembers the layout).
  */
 const JSON_ENTRY = Buffer.from('{"type":"entry",');
+const JSON_ENTRIES = Buffer.from('{"type":"entries","channel":"');
 
 // msgpack (src/protocol/encoding.ts): a map whose first pair is "type": "entry"; keys are fixstr.
 const fixstr = (text: string): Buffer => Buffer.concat([Buffer.from([0xa0 | text.length]), Buffer.from(text)]);
@@ -21,6 +22,10 @@ export class EntryReader {
   /** The few channels of this connection, checked before the shared cache. */
   private readonly recent: KnownName[] = [];
   private readonly json = { channel: new KeyFinder(KEY.channel), seq: new KeyFinder(KEY.seq), sent: new KeyFinder(KEY.sent), epoch: new KeyFinder(KEY.epoch) };
+  /** Where the previous `entries` frame had its first seq key, and the distances within and between its entries. */
+  private firstSeqAt = -1;
+  private seqToSent = 0;
+  private seqToNext = 0;
   private readonly msgpack = { channel: new KeyFinder(MP.channel), seq: new KeyFinder(MP.seq), sent: new KeyFinder(MP.sent), epoch: new KeyFinder(MP.epoch) };
 
   /** True for an entry frame, whose fields are then set. */
@@ -40,6 +45,45 @@ export class EntryReader {
     const at = this.msgpack.epoch.find(data);
     const bounds = at < 0 ? undefined : msgpackString(data, at);
     return bounds ? data.toString('utf8', bounds[0], bounds[1]) : '';
+  }
+
+  /**
+   * An `entries` frame in JSON (a subscription with `batch`): calls `each` with the seq and send
+   * time of every entry, in order, and returns true; false for anything else (msgpack included:
+   * the caller decodes it). The channel is the frame's.
+   */
+  readEntries(data: Buffer, binary: boolean, each: (seq: number, sent: number) => void): boolean {
+    if (binary || !keyAt(data, JSON_ENTRIES, 0)) return false;
+    this.data = data;
+    const channelEnd = stringEnd(data, JSON_ENTRIES.length);
+    this.channel = this.name(data, JSON_ENTRIES.length, channelEnd);
+    // The entries of a batch share their layout: each key is looked for where the previous
+    // entry's distance puts it, and searched for only when it is not there.
+    let from = channelEnd;
+    let seqKey = this.firstSeqAt;
+    for (;;) {
+      if (!keyAt(data, KEY.seq, seqKey)) {
+        seqKey = data.indexOf(KEY.seq, from);
+        if (seqKey < 0) return true;
+      }
+      let sentKey = seqKey + this.seqToSent;
+      if (!keyAt(data, KEY.sent, sentKey)) {
+        sentKey = data.indexOf(KEY.sent, seqKey);
+        if (sentKey < 0) return true;
+        this.seqToSent = sentKey - seqKey;
+      }
+      each(numberAt(data, seqKey + KEY.seq.length), numberAt(data, sentKey + KEY.sent.length));
+      if (from === channelEnd) this.firstSeqAt = seqKey;
+      from = sentKey + KEY.sent.length;
+      const next = seqKey + this.seqToNext;
+      if (this.seqToNext > 0 && keyAt(data, KEY.seq, next)) seqKey = next;
+      else {
+        const found = data.indexOf(KEY.seq, from);
+        if (found < 0) return true;
+        this.seqToNext = found - seqKey;
+        seqKey = found;
+      }
+    }
   }
 
   private name(data: Buffer, start: number, end: number): string {

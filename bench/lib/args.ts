@@ -29,6 +29,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --transport uws|ws         sigcast transport (default uws)
   --encoding json|msgpack    sigcast frame encoding (default json)
   --broker memory|redis      sigcast broker (default redis; peers always use Redis)
+  --batch on|off             sigcast subscriptions with batch (entries frames; default on, as the TypeScript client);
+                             off for a build from before batch existed (--sigcast-root)
   --profile                  write V8 CPU profiles of the sigcast server(s) (node --cpu-prof)
   --sigcast-root DIR         compile and run the sigcast checkout in DIR instead of this one (a git worktree of
                              another commit, with node_modules): a change measured before and after in one sitting
@@ -59,6 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       transport: { type: 'string' },
       encoding: { type: 'string' },
       broker: { type: 'string' },
+      batch: { type: 'string' },
       full: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -77,6 +80,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     transport: oneOf('transport', values.transport, ['uws', 'ws'] as const, 'uws'),
     encoding: oneOf('encoding', values.encoding, ['json', 'msgpack'] as const, 'json'),
     broker: oneOf('broker', values.broker, ['memory', 'redis'] as const, 'redis'),
+    batch: oneOf('batch', values.batch, ['on', 'off'] as const, 'on') === 'on',
     full: values.full ?? false,
     profile: values.profile ?? false,
     sigcastRoot: values['sigcast-root'],

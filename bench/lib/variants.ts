@@ -14,4 +14,6 @@ export interface SigcastVariant {
   transport: 'uws' | 'ws';
   encoding: 'json' | 'msgpack';
   broker: 'memory' | 'redis';
+  /** Subscribe with `batch` (the entries of one publish as one `entries` frame), as the TypeScript client does. */
+  batch: boolean;
 }

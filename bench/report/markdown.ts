@@ -45,7 +45,7 @@ export function renderMarkdown(run: RunFile): string {
   lines.push(`Run: ${run.date}, \`${run.command}\` (${run.quick ? 'quick pass' : 'full size'}, ${run.seconds} s)`);
   lines.push(`Machine: ${run.machine.cpus} x ${run.machine.cpuModel}, ${run.machine.memoryGiB} GiB, Node ${run.machine.node}, ${run.machine.platform}`);
   if (run.git) lines.push(`Commit: ${run.git.start}${run.git.end !== run.git.start ? ` at start, ${run.git.end} at the end` : ''}`);
-  lines.push(`sigcast: transport ${run.params.transport}, encoding ${run.params.encoding}, broker ${run.params.broker}`);
+  lines.push(`sigcast: transport ${run.params.transport}, encoding ${run.params.encoding}, broker ${run.params.broker}, batch ${run.params.batch === false ? 'off' : 'on'}`);
   lines.push('');
   lines.push(
     '| scenario | system | acked/s | deliveries/s | latency ms p50 / p90 / p99 / p99.9 / max | server CPU us/delivery | load CPU us/delivery | CPU ms server / redis / load | bound by | server RSS peak MB | lost / undelivered / dup | closes | Redis cmds | notes |',

@@ -25,6 +25,7 @@ function base(scenario: string, system: SystemName, params: Params, subscribers:
     maxPhaseMs: 0,
     sendBufferBytes: 4 * 1024 * 1024,
     encoding: isSigcast(system) ? params.encoding : 'json',
+    batch: isSigcast(system) && params.batch,
     transport: params.transport,
     publishVia: 'ws',
     resume: false,

@@ -7,7 +7,7 @@ import type { JobPlan, JobResult } from './types.js';
 /** Pure helpers of the engine: splitting load, merging worker reports, reading metrics. */
 
 export function clientOptions(plan: JobPlan, node: { http: string; ws: string }): ClientOptions {
-  return { http: node.http, ws: node.ws, encoding: plan.encoding, publishVia: plan.publishVia, resume: plan.resume };
+  return { http: node.http, ws: node.ws, encoding: plan.encoding, publishVia: plan.publishVia, resume: plan.resume, batch: plan.batch };
 }
 
 /** Splits `total` into `parts` near-equal shares. */

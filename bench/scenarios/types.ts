@@ -32,6 +32,8 @@ export interface JobPlan {
   maxPhaseMs: number;
   sendBufferBytes: number;
   encoding: 'json' | 'msgpack';
+  /** sigcast subscriptions ask for `batch` (SigcastVariant). */
+  batch: boolean;
   transport: 'uws' | 'ws';
   publishVia: 'ws' | 'http';
   resume: boolean;

@@ -11,9 +11,10 @@ import type { ResetFrame, SubscribeFrame } from '../protocol/frames.js';
 import { Admission, type Ticket } from './admission.js';
 import type { CachedEntry } from './cached-entry.js';
 import { ChannelFeed, type FeedReset, type FeedSink } from './channel-feed.js';
+import { batchFrames } from './batch-frames.js';
 import { ConflatedFeeds, type ConflatedMember } from './conflator.js';
 import { joinFrames } from './join-frames.js';
-import { topicOf, type FanOut, type SubscriberPort } from './port.js';
+import { batchedTopicOf, topicOf, type FanOut, type SubscriberPort } from './port.js';
 import { ReplayWriter } from './replay-writer.js';
 import { Membership, type HubSubscription } from './subscription.js';
 
@@ -36,7 +37,10 @@ export interface HubOptions {
 /** A channel with local demand: its feed and how many local subscribers of each encoding it has. */
 interface ChannelSlot {
   feed: ChannelFeed;
+  /** Subscribers taking one `entry` frame per entry. */
   subscribers: Record<Encoding, number>;
+  /** Subscribers that asked for `batch`: the entries of one store in one `entries` frame. */
+  batched: Record<Encoding, number>;
   /** Subscribers waiting for the feed's first sync. */
   joining: number;
   /** Subscribers whose replay is being written (paced), not yet in the fan-out topic. */
@@ -114,10 +118,11 @@ export class Hub implements FeedSink {
     const slot = this.slots.get(channel);
     if (!slot) return;
     for (const encoding of ENCODING_NAMES) {
-      const count = slot.subscribers[encoding];
-      if (count === 0) continue;
-      this.options.fanOut.publish(topicOf(channel, encoding), entries.map((entry) => entry.frame(encoding)));
-      this.options.metrics.entriesOut.inc({ encoding }, count * entries.length);
+      const single = slot.subscribers[encoding];
+      const batched = slot.batched[encoding];
+      if (single > 0) this.options.fanOut.publish(topicOf(channel, encoding), entries.map((entry) => entry.frame(encoding)));
+      if (batched > 0) this.options.fanOut.publish(batchedTopicOf(channel, encoding), batchFrames(channel, entries, encoding));
+      if (single + batched > 0) this.options.metrics.entriesOut.inc({ encoding }, (single + batched) * entries.length);
     }
     this.conflated.deliver(channel, entries);
   }
@@ -141,6 +146,7 @@ export class Hub implements FeedSink {
     const frame: ResetFrame = { type: 'reset', channel, ...reset };
     for (const encoding of ENCODING_NAMES) {
       if (slot.subscribers[encoding] > 0) this.options.fanOut.publish(topicOf(channel, encoding), [encodeFrame(frame, encoding)]);
+      if (slot.batched[encoding] > 0) this.options.fanOut.publish(batchedTopicOf(channel, encoding), [encodeFrame(frame, encoding)]);
     }
     this.conflated.reset(channel, frame);
   }
@@ -218,7 +224,10 @@ export class Hub implements FeedSink {
   ): void {
     const { feed } = slot;
     const { encoding } = subscriber;
-    const topic = topicOf(request.channel, encoding);
+    // `batch` shapes live frames only; a conflated feed sends one entry at a time anyway.
+    const batched = request.batch === true && request.conflate === undefined;
+    const topic = batched ? batchedTopicOf(request.channel, encoding) : topicOf(request.channel, encoding);
+    const counts = batched ? slot.batched : slot.subscribers;
     const { head, resetReason, replay, live } = joinFrames(request, feed, encoding, this.options.maxReplay);
     if (resetReason) this.options.metrics.resets.inc({ reason: resetReason });
     let over = false;
@@ -255,7 +264,7 @@ export class Hub implements FeedSink {
     // Counted before anything is written: a write can close the connection on the spot (a full
     // send buffer), and the close then releases this membership like any active one.
     membership.state = 'active';
-    if (conflate === undefined) slot.subscribers[encoding] += 1;
+    if (conflate === undefined) counts[encoding] += 1;
     this.options.metrics.subscriptions.inc();
     membership.leave = () => {
       writer.stop();
@@ -263,7 +272,7 @@ export class Hub implements FeedSink {
       if (conflate !== undefined) conflated?.leave();
       else {
         if (!subscriber.closed) subscriber.leave(topic);
-        slot.subscribers[encoding] -= 1;
+        counts[encoding] -= 1;
       }
       this.options.metrics.subscriptions.dec();
       this.releaseIfIdle(request.channel, slot);
@@ -283,8 +292,8 @@ export class Hub implements FeedSink {
     if (existing && !existing.feed.closed) return existing;
     if (!existing && this.slots.size >= this.options.maxChannels) return undefined;
     const feed = new ChannelFeed(channel, this.options.broker, this.options.ringCapacity, this, this.options.log);
-    const subscribers = Object.fromEntries(ENCODING_NAMES.map((name) => [name, 0])) as Record<Encoding, number>;
-    const slot: ChannelSlot = { feed, subscribers, joining: 0, writers: new Set() };
+    const none = (): Record<Encoding, number> => Object.fromEntries(ENCODING_NAMES.map((name) => [name, 0])) as Record<Encoding, number>;
+    const slot: ChannelSlot = { feed, subscribers: none(), batched: none(), joining: 0, writers: new Set() };
     this.slots.set(channel, slot);
     this.options.metrics.channels.set(this.slots.size);
     const previous = this.pendingUnsubscribes.get(channel) ?? Promise.resolve();
@@ -293,7 +302,7 @@ export class Hub implements FeedSink {
   }
 
   private releaseIfIdle(channel: string, slot: ChannelSlot): void {
-    const busy = slot.joining > 0 || slot.writers.size > 0 || ENCODING_NAMES.some((name) => slot.subscribers[name] > 0);
+    const busy = slot.joining > 0 || slot.writers.size > 0 || ENCODING_NAMES.some((name) => slot.subscribers[name] + slot.batched[name] > 0);
     if (busy || this.conflated.has(channel)) return;
     if (slot.feed.closed && this.slots.get(channel) !== slot) return; // released already
     if (this.slots.get(channel) === slot) this.slots.delete(channel);

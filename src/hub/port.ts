@@ -40,3 +40,8 @@ export function topicOf(channel: string, encoding: Encoding, conflateMs?: number
   const topic = ENCODINGS[encoding].topicPrefix + channel;
   return conflateMs === undefined ? topic : `${topic}@${conflateMs}`;
 }
+
+/** The topic of the subscribers of a channel that take `entries` frames (`batch`); `+` is outside the channel alphabet too. */
+export function batchedTopicOf(channel: string, encoding: Encoding): string {
+  return `${ENCODINGS[encoding].topicPrefix}${channel}+`;
+}

@@ -30,6 +30,8 @@ export interface EncodingSpec {
   encode(frame: unknown): WireFrame;
   /** An entry frame; may reuse the text the broker stored the entry as. `replaced`: on a conflated feed. */
   encodeEntry(entry: Entry, replaced?: number): WireFrame;
+  /** An `entries` frame (frames.ts EntriesFrameSchema): entries of one channel, in seq order. */
+  encodeEntries(channel: string, entries: readonly Entry[]): WireFrame;
   /**
    * Plain data only (strict-data.ts: no extension types, no prototype keys, bounded depth);
    * throws SigcastError (bad_json / bad_msgpack) otherwise. Messages never echo the input at length.
@@ -49,6 +51,11 @@ const json: EncodingSpec = {
   // The entry's stored text with the frame type spliced in front: no second serialization.
   encodeEntry: (entry, replaced) => ({
     payload: Buffer.from(`{"type":"entry",${replaced === undefined ? '' : `"replaced":${replaced},`}${entryJson(entry).slice(1)}`),
+    binary: false,
+  }),
+  // The stored texts joined: one allocation, nothing serialized again.
+  encodeEntries: (channel, entries) => ({
+    payload: Buffer.from(`{"type":"entries","channel":${JSON.stringify(channel)},"entries":[${entries.map(entryJson).join(',')}]}`),
     binary: false,
   }),
   decode(bytes) {
@@ -71,6 +78,7 @@ const msgpack: EncodingSpec = {
   topicPrefix: 'm:',
   encode: (frame) => ({ payload: packr.pack(frame), binary: true }),
   encodeEntry: (entry, replaced) => ({ payload: packr.pack({ type: 'entry', ...entry, ...(replaced === undefined ? {} : { replaced }) }), binary: true }),
+  encodeEntries: (channel, entries) => ({ payload: packr.pack({ type: 'entries', channel, entries }), binary: true }),
   decode(bytes) {
     // Checked before msgpackr sees the bytes: it would materialise its own extensions.
     const problem = msgpackProblem(bytes);

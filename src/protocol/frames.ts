@@ -32,6 +32,8 @@ export const SubscribeFrameSchema = z.strictObject({
   last: z.number().int().min(0).max(MAX_REPLAY).optional(),
   /** After the replay, at most one entry (the newest) per this many ms, each saying how many it replaced. */
   conflate: z.number().int().min(CONFLATE_MIN_MS).max(CONFLATE_MAX_MS).optional(),
+  /** Live entries stored together (one publish, one announcement) may arrive as one `entries` frame. */
+  batch: z.boolean().optional(),
 });
 
 export const UnsubscribeFrameSchema = z.strictObject({
@@ -72,6 +74,9 @@ export const CLIENT_OPS = ['subscribe', 'unsubscribe', 'publish', 'ping', 'auth'
 
 // ---- server -> client ----
 
+/** What this server offers beyond version 1's first frames; a client asks for one only when the welcome lists it. */
+export const SERVER_FEATURES = ['batch'] as const;
+
 export const WelcomeFrameSchema = z.object({
   type: z.literal('welcome'),
   version: z.literal(1),
@@ -81,6 +86,8 @@ export const WelcomeFrameSchema = z.object({
   limits: z.object({ maxFrameBytes: z.number(), maxSubscriptions: z.number(), maxBatch: z.number() }),
   /** Who the connection acts as (`anonymous`, `key:<name>`, `jwt:<sub>`). */
   principal: z.string().optional(),
+  /** SERVER_FEATURES; absent from servers that have none (a client ignores names it does not know). */
+  features: z.array(z.string()).optional(),
 });
 
 export const SubscribedFrameSchema = z.object({
@@ -108,6 +115,16 @@ export const EntryFrameSchema = EntrySchema.extend({
   type: z.literal('entry'),
   /** On a conflated subscription: how many entries of the channel came since the previous one it got, left out for this newer one. */
   replaced: z.number().int().nonnegative().optional(),
+});
+
+/** At most this many entries in one `entries` frame; a larger store arrives as several, in order. */
+export const MAX_ENTRIES_PER_FRAME = 100;
+
+/** Live entries of one channel stored together, in seq order, for a subscription that asked for `batch`. */
+export const EntriesFrameSchema = z.object({
+  type: z.literal('entries'),
+  channel: ChannelNameSchema,
+  entries: z.array(EntrySchema).min(2).max(MAX_ENTRIES_PER_FRAME),
 });
 
 /** The replay is done: every entry after this one arrives live. */
@@ -170,6 +187,7 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
   SubscribedFrameSchema,
   ResetFrameSchema,
   EntryFrameSchema,
+  EntriesFrameSchema,
   LiveFrameSchema,
   UnsubscribedFrameSchema,
   AckFrameSchema,
@@ -182,6 +200,7 @@ export type WelcomeFrame = z.infer<typeof WelcomeFrameSchema>;
 export type SubscribedFrame = z.infer<typeof SubscribedFrameSchema>;
 export type ResetFrame = z.infer<typeof ResetFrameSchema>;
 export type EntryFrame = z.infer<typeof EntryFrameSchema>;
+export type EntriesFrame = z.infer<typeof EntriesFrameSchema>;
 export type LiveFrame = z.infer<typeof LiveFrameSchema>;
 export type AckFrame = z.infer<typeof AckFrameSchema>;
 export type AuthedFrame = z.infer<typeof AuthedFrameSchema>;

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { decodeFrame, encodeFrame } from '../protocol/codec.js';
 import type { WireFrame } from '../protocol/encoding.js';
-import type { AuthedFrame, ErrorFrame, RequestId, SubscribeFrame, WelcomeFrame } from '../protocol/frames.js';
+import { SERVER_FEATURES, type AuthedFrame, type ErrorFrame, type RequestId, type SubscribeFrame, type WelcomeFrame } from '../protocol/frames.js';
 import { parseClientFrame, requestIdOf } from '../protocol/parse-client-frame.js';
 import type { Connection, Session } from '../transport/transport.js';
 
@@ -67,6 +67,7 @@ export class ProtocolSession implements Session {
       heartbeatSeconds: context.heartbeatSeconds,
       limits: context.limits,
       principal: this.principal.id,
+      features: [...SERVER_FEATURES],
     };
     this.send(welcome);
     this.watchExpiry();

@@ -41,6 +41,31 @@ describe('EntryReader', () => {
     );
   });
 
+  it('reads every seq and send time of a JSON entries frame, in order; an entry frame or msgpack is not one', () => {
+    const reader = new EntryReader();
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,40}$/),
+        fc.array(fc.record({ seq: fc.integer({ min: 1, max: 2 ** 40 }), sent: fc.double({ min: 1e12, max: 2e12, noNaN: true }) }), { minLength: 2, maxLength: 100 }),
+        (channel, items) => {
+          const batch = items.map((item) => entry(channel, item.seq, Math.round(item.sent * 10_000) / 10_000));
+          const bytes = Buffer.from(ENCODINGS.json.encodeEntries(channel, batch).payload as Uint8Array);
+          const seen: Array<[number, number]> = [];
+          expect(reader.read(bytes, false)).toBe(false);
+          expect(reader.readEntries(bytes, false, (seq, sent) => seen.push([seq, sent]))).toBe(true);
+          expect(reader.channel).toBe(channel);
+          expect(reader.epoch(false)).toBe('mwvbtbzif39bbb35');
+          expect(seen.map(([seq]) => seq)).toEqual(batch.map((e) => e.seq));
+          seen.forEach(([, sent], i) => expect(sent).toBeCloseTo(batch[i]!.signal.meta!['sent'] as number, 3));
+        },
+      ),
+    );
+    const one = frameBytes(entry('BTC', 1, 1.7e12), 'json');
+    expect(reader.readEntries(one, false, () => undefined)).toBe(false);
+    const packed = Buffer.from(ENCODINGS.msgpack.encodeEntries('BTC', [entry('BTC', 1, 1.7e12), entry('BTC', 2, 1.7e12)]).payload as Uint8Array);
+    expect(reader.readEntries(packed, true, () => undefined)).toBe(false);
+  });
+
   it('leaves every other frame to a full decode', () => {
     const reader = new EntryReader();
     expect(reader.read(Buffer.from(ENCODINGS.json.encode({ type: 'live', channel: 'BTC', epoch: 'e', seq: 3 }).payload as string), false)).toBe(false);

@@ -19,7 +19,7 @@ function client(url: string, options: SigcastClientOptions = {}): SigcastClient 
 }
 
 /** A WebSocket server that records each upgrade and every frame, and greets like sigcast does. */
-async function recordingServer() {
+async function recordingServer(features?: string[]) {
   const upgrades: Array<{ url: string; protocols: string[] | undefined }> = [];
   const frames: Array<Record<string, unknown>> = [];
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('sigcast.v1.json') ? 'sigcast.v1.json' : false) });
@@ -28,7 +28,7 @@ async function recordingServer() {
     upgrades.push({ url: request.url ?? '', protocols: offered?.split(',').map((protocol) => protocol.trim()) });
     socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
     const limits = { maxFrameBytes: 262_144, maxSubscriptions: 1000, maxBatch: 1000 };
-    socket.send(JSON.stringify({ type: 'welcome', version: 1, node: 'recorder', encoding: 'json', heartbeatSeconds: 16, limits }));
+    socket.send(JSON.stringify({ type: 'welcome', version: 1, node: 'recorder', encoding: 'json', heartbeatSeconds: 16, limits, ...(features ? { features } : {}) }));
   });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
@@ -95,7 +95,7 @@ describe('client token', () => {
 });
 
 describe('conflated subscriptions', () => {
-  it('sends conflate in the subscribe frame only when asked for', async () => {
+  it('sends conflate in the subscribe frame only when asked for (and no batch to a server that does not list it)', async () => {
     const server = await recordingServer();
     const sigcast = client(server.url);
     await sigcast.opened();
@@ -105,6 +105,19 @@ describe('conflated subscriptions', () => {
     expect(server.frames).toEqual([
       { op: 'subscribe', id: 's1', channel: 'BTCUSDT', last: 5, conflate: 100 },
       { op: 'subscribe', id: 's2', channel: 'ETHUSDT', last: 5 },
+    ]);
+  });
+
+  it('asks for batch only from a server whose welcome lists it (an older one would refuse the field)', async () => {
+    const server = await recordingServer(['batch', 'some-later-feature']);
+    const sigcast = client(server.url);
+    await sigcast.opened();
+    sigcast.subscribe('BTCUSDT', { last: 5, conflate: 100 }, () => {});
+    sigcast.subscribe('ETHUSDT', {}, () => {});
+    await waitFor(() => server.frames.length === 2, 5000, 'two subscribe frames');
+    expect(server.frames).toEqual([
+      { op: 'subscribe', id: 's1', channel: 'BTCUSDT', last: 5, batch: true, conflate: 100 },
+      { op: 'subscribe', id: 's2', channel: 'ETHUSDT', batch: true },
     ]);
   });
 

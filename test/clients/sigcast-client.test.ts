@@ -58,6 +58,19 @@ describe.each(['json', 'msgpack'] as const)('SigcastClient over %s', (encoding) 
     expect(sigcast.position('BTCUSDT')).toEqual({ epoch: seen.entries[0]!.epoch, seq: 6 });
   });
 
+  it('asks for batch (the welcome lists it): publishes of 10, 1 and 150 reach the app as 161 entries, once each, in order', async () => {
+    const server = await node();
+    const sigcast = client(server.wsUrl, { encoding });
+    expect((await sigcast.opened()).features).toContain('batch');
+    const seen = record(sigcast, 'BATCHED');
+    await waitFor(() => seen.live === 1, 5000, 'the live marker');
+    for (const count of [10, 1, 150]) expect((await postSignals(server.baseUrl, Array.from({ length: count }, () => signal('BATCHED')))).status).toBe(200);
+    await waitFor(() => seen.entries.length >= 161, 5000, 'every entry');
+    expect(seen.seqs()).toEqual(range(1, 161));
+    expect(seen.entries.every((entry) => entry.channel === 'BATCHED' && entry.signal.symbol === 'BATCHED')).toBe(true);
+    expect(sigcast.position('BATCHED')).toEqual({ epoch: seen.entries[0]!.epoch, seq: 161 });
+  });
+
   it('publishes with an ack per signal and channel, idempotently by id', async () => {
     const server = await node();
     const sigcast = client(server.wsUrl, { encoding });

@@ -191,6 +191,27 @@ export function protocolCases(target: Target, redisUrl: () => string): void {
     expect(second.frames.indexOf(live)).toBeGreaterThan(second.frames.indexOf(second.entries(channel)[2]!));
   });
 
+  test('with `batch`, the entries of one publish come as one `entries` frame (at most 100, a lone entry as `entry`); without it, a frame each', async () => {
+    const channel = 'BATCH';
+    await publish(node, channel, 3); // replayed one frame each, batch or not
+    const batched = await open();
+    const single = await open();
+    await batched.subscribe(channel, { last: 3, batch: true });
+    await single.subscribe(channel, { last: 3 });
+    await publish(node, channel, 10);
+    await publish(node, channel, 1);
+    await publish(node, channel, 150);
+    await waitFor(() => batched.seqs(channel).length === 164 && single.seqs(channel).length === 164, 10_000, 'every entry at both');
+    expect(batched.seqs(channel)).toEqual(range(1, 164));
+    expect(batched.entries(channel)).toEqual(single.entries(channel));
+    const shapes = (client: TestClient): Array<number | 'live'> =>
+      channelFrames(client, channel).flatMap((frame): Array<number | 'live'> => (frame.type === 'entries' ? [frame.entries.length] : frame.type === 'entry' ? [1] : frame.type === 'live' ? ['live'] : []));
+    expect(shapes(batched)).toEqual([1, 1, 1, 'live', 10, 1, 100, 50]);
+    expect(shapes(single)).toEqual([1, 1, 1, 'live', ...Array<number>(161).fill(1)]);
+    // Counted per entry and subscriber, whatever the frames.
+    expect(await metric(node, 'sigcast_entries_out_total')).toBeGreaterThanOrEqual(2 * 161);
+  });
+
   test('tells a stale position it was truncated, and a wrong epoch that it changed, then sends what there is', async () => {
     const channel = 'STALE';
     const [firstEntry] = await publish(node, channel, 1000);

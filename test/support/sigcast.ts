@@ -119,7 +119,10 @@ export class TestClient {
 
   /** Entries received for a channel (replayed and live), in arrival order. */
   entries(channel: string): Array<Extract<ServerFrame, { type: 'entry' }>> {
-    return this.frames.filter((frame): frame is Extract<ServerFrame, { type: 'entry' }> => frame.type === 'entry' && frame.channel === channel);
+    // An `entries` frame (a subscription with `batch`) counts as its entries, in order.
+    return this.frames
+      .filter((frame) => (frame.type === 'entry' || frame.type === 'entries') && frame.channel === channel)
+      .flatMap((frame) => (frame.type === 'entries' ? frame.entries.map((entry) => ({ type: 'entry' as const, ...entry })) : frame.type === 'entry' ? [frame] : []));
   }
 
   seqs(channel: string): number[] {
@@ -137,7 +140,7 @@ export class TestClient {
   }
 
   /** Subscribes and waits until the replay is done (the `live` marker). */
-  async subscribe(channel: string, position: { since?: number; epoch?: string; last?: number } = {}): Promise<void> {
+  async subscribe(channel: string, position: { since?: number; epoch?: string; last?: number; batch?: boolean } = {}): Promise<void> {
     const already = this.frames.length;
     this.send({ op: 'subscribe', channel, ...position });
     await waitFor(
