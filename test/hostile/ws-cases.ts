@@ -152,6 +152,8 @@ export const WS_CONTENT_ROWS: WsRow[] = [
   { name: 'subscribe to an invalid channel', encodings: BOTH, frames: (encoding) => [dataFrame(encoding, { op: 'subscribe', channel: 'a b' })], expect: err('invalid_channel') },
   { name: 'subscribe with last 1001', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, last: 1001 })], expect: err('invalid_frame') },
   { name: 'subscribe with since -1', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, since: -1 })], expect: err('invalid_frame') },
+  { name: 'subscribe with batch that is not a boolean', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, batch: 'yes' })], expect: err('invalid_frame') },
+  { name: 'subscribe with batch 1', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, batch: 1 })], expect: err('invalid_frame') },
   { name: 'subscribe with an unknown field', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, from: 1 })], expect: err('invalid_frame') },
   { name: 'a subscribe with 300 unknown fields is answered briefly', finding: 8, encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'subscribe', channel, ...Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}`, 1])) })], expect: err('invalid_frame', { maxFrameBytes: 1024 }) },
   { name: 'unsubscribe when not subscribed', encodings: BOTH, frames: (encoding, { channel }) => [dataFrame(encoding, { op: 'unsubscribe', channel })], expect: err('not_subscribed') },
